@@ -1,0 +1,1 @@
+"""Orders, customers, payments, shipping; the back-office home."""

@@ -1,0 +1,1 @@
+"""Return requests, fraud scoring, inspection, refunds and store credit."""

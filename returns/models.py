@@ -1,0 +1,1 @@
+"""Return models arrive with the returns process."""

@@ -1,0 +1,1 @@
+"""Plans, subscriptions, billing attempts and dunning."""

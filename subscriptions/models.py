@@ -1,0 +1,1 @@
+"""Subscription models arrive with the renewal process."""

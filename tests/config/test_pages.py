@@ -1,0 +1,92 @@
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from orders.demo import DEMO_USERS
+
+pytestmark = pytest.mark.django_db
+
+STAFF_PAGES = ["home", "vendors:catalog"]
+
+
+def signed_in(username: str) -> Client:
+    client = Client()
+    demo = next(d for d in DEMO_USERS if d.username == username)
+    assert client.login(username=demo.username, password=demo.password)
+    return client
+
+
+def test_sign_in_page_answers(client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert b'name="password"' in response.content
+
+
+def test_anonymous_is_sent_to_sign_in(client):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_sign_in_and_out(client, demo_data):
+    response = client.post(reverse("login"), {"username": "sam", "password": "demo-support-pass"})
+    assert response.status_code == 302
+    assert client.get(reverse("home")).status_code == 200
+    client.post(reverse("logout"))
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_wrong_password_is_refused_with_a_message(client, demo_data):
+    response = client.post(reverse("login"), {"username": "sam", "password": "nope"})
+    assert response.status_code == 200
+    assert b"errorlist" in response.content
+
+
+@pytest.mark.parametrize(
+    ("username", "visible", "hidden"),
+    [
+        ("sam", ["Dashboard", "Catalog"], ["Vendor portal"]),
+        ("wes", ["Dashboard", "Catalog"], ["Vendor portal"]),
+        ("maya", ["Dashboard", "Catalog"], ["Vendor portal"]),
+        ("acme", ["Vendor portal"], ["Dashboard", "Catalog"]),
+    ],
+)
+def test_navigation_follows_the_role(demo_data, username, visible, hidden):
+    client = signed_in(username)
+    response = client.get(reverse("home"), follow=True)
+    nav = response.content.decode().split('<nav aria-label="Main">')[1].split("</nav>")[0]
+    for label in visible:
+        assert f">{label}<" in nav or f">{label} <" in nav
+    for label in hidden:
+        assert f">{label}<" not in nav
+
+
+@pytest.mark.parametrize("page", STAFF_PAGES)
+def test_vendor_user_cannot_open_staff_pages(demo_data, page):
+    client = signed_in("acme")
+    response = client.get(reverse(page))
+    if page == "home":  # the start page sends vendors to their portal
+        assert response.status_code == 302
+        assert response["Location"] == reverse("vendor_portal:home")
+    else:
+        assert response.status_code == 403
+
+
+def test_staff_cannot_open_vendor_portal(demo_data):
+    assert signed_in("sam").get(reverse("vendor_portal:home")).status_code == 403
+
+
+def test_vendor_portal_shows_only_own_products(demo_data):
+    body = signed_in("acme").get(reverse("vendor_portal:home")).content.decode()
+    assert "AA-HP-100" in body
+    assert "BB-HLM-M" not in body
+
+
+def test_htmx_is_served_locally(demo_data):
+    body = signed_in("sam").get(reverse("home")).content.decode()
+    assert "/static/vendor/htmx-" in body
+    assert "unpkg" not in body and "cdn" not in body.lower()
+
+
+def test_health_check(client):
+    assert client.get(reverse("healthz")).json() == {"status": "ok"}

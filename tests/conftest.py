@@ -1,0 +1,40 @@
+"""Shared fixtures. Services that CI provides (PostgreSQL, Redis, Chromium) are required there."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require_service(env_var: str, what: str) -> str:
+    """The service URL from the environment; skipped locally when unset, a failure in CI."""
+    value = os.environ.get(env_var, "")
+    if not value:
+        if IN_CI:
+            pytest.fail(f"{what} is required in CI but {env_var} is not set")
+        pytest.skip(f"{env_var} not set: {what} tests run in CI")
+    return value
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = require_service("CELERY_BROKER_URL", "Redis")
+    if not url.startswith("redis"):
+        pytest.skip("broker is not Redis")
+    return url
+
+
+@pytest.fixture
+def demo_data(db):
+    from orders.demo import load_demo_data
+
+    load_demo_data()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Real hashing costs ~0.3 s per password; tests only need it to work."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

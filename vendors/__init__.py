@@ -1,0 +1,1 @@
+"""Vendors, vendor users, sub-orders, payout holds and payouts; the vendor portal."""
