@@ -1,0 +1,1 @@
+"""Embedded process engine: BPMN model, timers and the interpreter that runs Zeebe semantics."""
