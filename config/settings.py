@@ -172,3 +172,4 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+ENGINE_CLOCK_CONTROLLED = env_bool("ENGINE_CLOCK_CONTROLLED", DEBUG)

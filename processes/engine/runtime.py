@@ -1,0 +1,1189 @@
+"""Token execution for one process instance: the core of the embedded engine.
+
+An ``InstanceRun`` is one command applied to one process instance inside one transaction that
+holds the instance's row lock. It loads the active element instances and the variables, moves
+tokens in memory until every path waits (a job, a user task, a message, a timer, an incident or
+a join), then writes everything it changed in bulk. Section numbers (§) refer to the Zeebe
+semantics digest in the shared reference.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import connection
+
+from processes.models import (
+    ElementInstance,
+    Incident,
+    Job,
+    Message,
+    MessageCorrelation,
+    MessageSubscription,
+    ProcessDefinition,
+    Record,
+    Timer,
+    UserTask,
+    Variable,
+)
+
+from . import expressions as ex
+from . import timers as timer_math
+from .bpmn import Element, ProcessModel
+from .keys import KeyAllocator
+
+ACTIVATING, ACTIVATED, COMPLETING = "ACTIVATING", "ACTIVATED", "COMPLETING"
+COMPLETED, TERMINATING, TERMINATED = "COMPLETED", "TERMINATING", "TERMINATED"
+
+ELEMENT_TYPES = {
+    "startEvent": "START_EVENT",
+    "endEvent": "END_EVENT",
+    "intermediateCatchEvent": "INTERMEDIATE_CATCH_EVENT",
+    "intermediateThrowEvent": "INTERMEDIATE_THROW_EVENT",
+    "boundaryEvent": "BOUNDARY_EVENT",
+    "serviceTask": "SERVICE_TASK",
+    "sendTask": "SEND_TASK",
+    "businessRuleTask": "BUSINESS_RULE_TASK",
+    "scriptTask": "SCRIPT_TASK",
+    "userTask": "USER_TASK",
+    "receiveTask": "RECEIVE_TASK",
+    "manualTask": "MANUAL_TASK",
+    "task": "TASK",
+    "exclusiveGateway": "EXCLUSIVE_GATEWAY",
+    "parallelGateway": "PARALLEL_GATEWAY",
+    "inclusiveGateway": "INCLUSIVE_GATEWAY",
+    "eventBasedGateway": "EVENT_BASED_GATEWAY",
+    "subProcess": "SUB_PROCESS",
+    "callActivity": "CALL_ACTIVITY",
+}
+JOB_KINDS = frozenset({"serviceTask", "sendTask", "businessRuleTask", "scriptTask"})
+MI_BODY = "MULTI_INSTANCE_BODY"
+DEFAULT_TENANT = "<default>"
+
+
+class Rejection(Exception):
+    """A command the engine refuses, as Zeebe rejects it (mapped to HTTP by the API)."""
+
+    def __init__(self, rejection_type: str, intent: str, message: str) -> None:
+        super().__init__(message)
+        self.rejection_type = rejection_type  # NOT_FOUND, INVALID_STATE, INVALID_ARGUMENT, ...
+        self.intent = intent
+        self.message = message
+
+    @property
+    def detail(self) -> str:
+        return f"Command '{self.intent}' rejected with code '{self.rejection_type}': {self.message}"
+
+
+def element_type(el: Element) -> str:
+    if el.kind == "subProcess" and el.triggered_by_event:
+        return "EVENT_SUB_PROCESS"
+    return ELEMENT_TYPES.get(el.kind, "UNKNOWN")
+
+
+class CommandContext:
+    """What one command shares across the instances it touches (keys, time, after-commit work)."""
+
+    def __init__(self, now: dt.datetime, actor: str = "") -> None:
+        self.now = now
+        self.actor = actor
+        self.keys = KeyAllocator()
+        self.created_job_types: set[str] = set()
+        self.follow_ups: list[Callable[[], None]] = []
+
+
+class InstanceRun:
+    """Applies one command to one process instance and flushes the changes."""
+
+    def __init__(
+        self,
+        ctx: CommandContext,
+        root: ElementInstance,
+        definition: ProcessDefinition,
+        model: ProcessModel,
+        *,
+        loaded: bool = True,
+    ) -> None:
+        self.ctx = ctx
+        self.now = ctx.now
+        self.root = root
+        self.definition = definition
+        self.model = model
+        self.instances: dict[int, ElementInstance] = {root.key: root}
+        self.children: dict[int, list[int]] = defaultdict(list)
+        self.vars: dict[int, dict[str, Variable]] = defaultdict(dict)
+        self.new_instances: list[ElementInstance] = []
+        self.dirty_instances: set[int] = set()
+        self.new_vars: list[Variable] = []
+        self.dirty_vars: set[int] = set()
+        self.var_by_key: dict[int, Variable] = {}
+        self.new_jobs: list[Job] = []
+        self.new_tasks: list[UserTask] = []
+        self.new_subs: list[MessageSubscription] = []
+        self.new_timers: list[Timer] = []
+        self.new_incidents: list[Incident] = []
+        self.records: list[Record] = []
+        self.closed_owner_keys: set[int] = set()  # element instances whose waits are closed
+        self.queue: deque[Callable[[], None]] = deque()
+        # Tokens on their way into a scope (queued activations): the scope cannot complete yet.
+        self.in_flight: dict[int, int] = defaultdict(int)
+        self.pending_message_checks: list[MessageSubscription] = []
+        if loaded:
+            self._load()
+
+    # ------------------------------------------------------------------ loading and flushing
+    def _load(self) -> None:
+        active = ElementInstance.objects.filter(
+            process_instance_key=self.root.key, state=ElementInstance.ACTIVE
+        ).exclude(key=self.root.key)
+        for ei in active:
+            self.instances[ei.key] = ei
+        for ei in self.instances.values():
+            if ei.scope_key is not None:
+                self.children[ei.scope_key].append(ei.key)
+        for var in Variable.objects.filter(process_instance_key=self.root.key):
+            self.vars[var.scope_key][var.name] = var
+            self.var_by_key[var.key] = var
+
+    def flush(self) -> None:
+        """Write every change of this command (the caller holds the transaction)."""
+        new_keys = {ei.key for ei in self.new_instances}
+        if self.new_instances:
+            ElementInstance.objects.bulk_create(self.new_instances)
+        dirty = [self.instances[k] for k in self.dirty_instances if k not in new_keys]
+        if dirty:
+            ElementInstance.objects.bulk_update(
+                dirty, ["lifecycle", "state", "ended_at", "has_incident", "data"]
+            )
+        if self.new_vars:
+            Variable.objects.bulk_create(self.new_vars)
+        new_var_keys = {v.key for v in self.new_vars}
+        dirty_vars = [self.var_by_key[k] for k in self.dirty_vars if k not in new_var_keys]
+        if dirty_vars:
+            Variable.objects.bulk_update(dirty_vars, ["value"])
+        if self.closed_owner_keys:
+            self._close_waits(self.closed_owner_keys)
+        if self.new_jobs:
+            Job.objects.bulk_create(self.new_jobs)
+            self.ctx.created_job_types.update(job.type for job in self.new_jobs)
+        if self.new_tasks:
+            UserTask.objects.bulk_create(self.new_tasks)
+        if self.new_subs:
+            MessageSubscription.objects.bulk_create(self.new_subs)
+        if self.new_timers:
+            Timer.objects.bulk_create(self.new_timers)
+        if self.new_incidents:
+            Incident.objects.bulk_create(self.new_incidents)
+        if self.records:
+            Record.objects.bulk_create(self.records)
+        self.new_instances, self.new_vars, self.new_jobs, self.new_tasks = [], [], [], []
+        self.new_subs, self.new_timers, self.new_incidents, self.records = [], [], [], []
+        self.dirty_instances, self.dirty_vars, self.closed_owner_keys = set(), set(), set()
+
+    def add_wait(self, ei: ElementInstance, kind: str) -> None:
+        """Remember that ``ei`` owns a job/task/subscription/timer/incident to close at its end."""
+        waits = ei.data.setdefault("waits", [])
+        if kind not in waits:
+            waits.append(kind)
+            self.touch(ei)
+
+    def drop_wait(self, ei: ElementInstance, kind: str) -> None:
+        waits = ei.data.get("waits")
+        if waits and kind in waits:
+            waits.remove(kind)
+            self.touch(ei)
+
+    def _close_waits(self, owners: set[int]) -> None:
+        """Cancel jobs, user tasks, subscriptions and timers of finished element instances."""
+        by_kind: dict[str, list[int]] = defaultdict(list)
+        for key in owners:
+            for kind in self.instances[key].data.get("waits", ()):
+                by_kind[kind].append(key)
+        # Waits created and closed within this same command are never written.
+        self.new_subs = [s for s in self.new_subs if s.element_instance_key not in owners]
+        self.new_timers = [t for t in self.new_timers if t.element_instance_key not in owners]
+        for job in self.new_jobs:
+            if job.element_instance_key in owners:
+                job.state, job.ended_at = Job.CANCELED, self.now
+        for task in self.new_tasks:
+            if task.element_instance_key in owners:
+                task.state, task.completed_at = UserTask.CANCELED, self.now
+        for incident in self.new_incidents:
+            if incident.element_instance_key in owners:
+                incident.state, incident.resolved_at = Incident.RESOLVED, self.now
+        if by_kind["job"]:
+            Job.objects.filter(
+                element_instance_key__in=by_kind["job"],
+                state__in=[Job.ACTIVATABLE, Job.ACTIVATED, Job.FAILED],
+            ).update(state=Job.CANCELED, ended_at=self.now)
+        if by_kind["task"]:
+            UserTask.objects.filter(
+                element_instance_key__in=by_kind["task"], state=UserTask.CREATED
+            ).update(state=UserTask.CANCELED, completed_at=self.now)
+        if by_kind["sub"]:
+            MessageSubscription.objects.filter(element_instance_key__in=by_kind["sub"]).delete()
+        if by_kind["timer"]:
+            Timer.objects.filter(element_instance_key__in=by_kind["timer"]).delete()
+        if by_kind["incident"]:
+            Incident.objects.filter(
+                element_instance_key__in=by_kind["incident"], state=Incident.ACTIVE
+            ).update(state=Incident.RESOLVED, resolved_at=self.now)
+
+    # ------------------------------------------------------------------ running
+    def run(self) -> None:
+        """Process queued steps until every path waits."""
+        while self.queue:
+            self.queue.popleft()()
+        if self.pending_message_checks:
+            checks, self.pending_message_checks = self.pending_message_checks, []
+            for sub in checks:
+                self._correlate_buffered(sub)
+            self.run()
+
+    def record(
+        self,
+        value_type: str,
+        intent: str,
+        key: int | None,
+        element_id: str = "",
+        el_type: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self.records.append(
+            Record(
+                process_instance_key=self.root.key,
+                value_type=value_type,
+                intent=intent,
+                key=key,
+                element_id=element_id,
+                element_type=el_type,
+                actor=self.ctx.actor,
+                detail=detail or {},
+                at=self.now,
+            )
+        )
+
+    def touch(self, ei: ElementInstance) -> None:
+        self.dirty_instances.add(ei.key)
+
+    # ------------------------------------------------------------------ variables (§1)
+    def scope_chain(self, scope_key: int) -> list[int]:
+        """The scope and its ancestors, innermost first."""
+        chain = []
+        key: int | None = scope_key
+        while key is not None:
+            chain.append(key)
+            key = self.instances[key].scope_key if key in self.instances else None
+        return chain
+
+    def visible(self, scope_key: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key in reversed(self.scope_chain(scope_key)):
+            for name, var in self.vars.get(key, {}).items():
+                result[name] = var.value
+        return result
+
+    def set_local(self, scope_key: int, name: str, value: Any) -> None:
+        """§1.3: create or update exactly in the given scope."""
+        var = self.vars[scope_key].get(name)
+        if var is None:
+            var = Variable(
+                key=self.ctx.keys.next(),
+                scope_key=scope_key,
+                process_instance_key=self.root.key,
+                name=name,
+                value=value,
+                tenant_id=self.root.tenant_id,
+            )
+            self.vars[scope_key][name] = var
+            self.var_by_key[var.key] = var
+            self.new_vars.append(var)
+            self.record("VARIABLE", "CREATED", var.key, detail={"name": name, "scope": scope_key})
+        elif var.value != value or type(var.value) is not type(value):
+            var.value = value
+            self.dirty_vars.add(var.key)
+            self.record("VARIABLE", "UPDATED", var.key, detail={"name": name, "scope": scope_key})
+
+    def propagate(self, scope_key: int, document: dict[str, Any]) -> None:
+        """§1.4: write each variable where it is first found walking outward, else at the root."""
+        chain = self.scope_chain(scope_key)
+        for name, value in document.items():
+            target = next((k for k in chain if name in self.vars.get(k, {})), self.root.key)
+            self.set_local(target, name, value)
+
+    def apply_inputs(self, el: Element, ei: ElementInstance) -> None:
+        """§1.9a: input mappings, in order, written locally; a later one may read an earlier."""
+        for mapping in el.inputs:
+            if mapping.source is None:
+                value = None
+            else:
+                context = self.visible(ei.key)
+                value = ex.to_variable(ex.evaluate(mapping.source, context, "IO_MAPPING_ERROR"))
+            self._assign_path(ei.key, mapping.target, value, local=True)
+
+    def _assign_path(self, scope_key: int, target: str, value: Any, *, local: bool) -> None:
+        name, _, rest = target.partition(".")
+        if rest:
+            current = self.visible(scope_key).get(name)
+            whole = dict(current) if isinstance(current, dict) else {}
+            node = whole
+            parts = rest.split(".")
+            for part in parts[:-1]:
+                child = node.get(part)
+                node[part] = dict(child) if isinstance(child, dict) else {}
+                node = node[part]
+            node[parts[-1]] = value
+            value = whole
+        if local:
+            self.set_local(scope_key, name, value)
+        else:
+            self.propagate(scope_key, {name: value})
+
+    def apply_outputs(self, el: Element, ei: ElementInstance, payload: dict[str, Any] | None):
+        """§1.10: payload merge and output mappings when an element completes."""
+        if not el.outputs:
+            if payload:
+                self.propagate(ei.key, payload)
+            return
+        if payload:
+            for name, value in payload.items():
+                self.set_local(ei.key, name, value)
+        results: dict[str, Any] = {}
+        for mapping in el.outputs:
+            context = self.visible(ei.key)
+            if mapping.source is None:
+                value = None
+            else:
+                value = ex.to_variable(ex.evaluate(mapping.source, context, "IO_MAPPING_ERROR"))
+            results[mapping.target] = value
+        start = ei.key if ei.data.get("mi_inner") else (ei.scope_key or self.root.key)
+        for target, value in results.items():
+            self._assign_path(start, target, value, local=False)
+
+    # ------------------------------------------------------------------ element instances
+    def new_instance(
+        self, el: Element, scope_key: int, *, el_type: str | None = None, data: dict | None = None
+    ) -> ElementInstance:
+        ei = ElementInstance(
+            key=self.ctx.keys.next(),
+            process_instance_key=self.root.key,
+            definition_id=self.definition.key,
+            element_id=el.id,
+            element_type=el_type or element_type(el),
+            scope_key=scope_key,
+            lifecycle=ACTIVATING,
+            state=ElementInstance.ACTIVE,
+            started_at=self.now,
+            data=data or {},
+            tenant_id=self.root.tenant_id,
+        )
+        self.instances[ei.key] = ei
+        self.children[scope_key].append(ei.key)
+        self.new_instances.append(ei)
+        return ei
+
+    def activate(self, el: Element, scope_key: int, *, data: dict | None = None) -> None:
+        """Queue the activation of ``el`` in ``scope_key``."""
+        self.in_flight[scope_key] += 1
+        self.queue.append(lambda: self._activate(el, scope_key, data))
+
+    def _activate(self, el: Element, scope_key: int, data: dict | None) -> None:
+        self.in_flight[scope_key] -= 1
+        scope = self.instances.get(scope_key)
+        if scope is None or scope.lifecycle not in (ACTIVATED, ACTIVATING):
+            return  # the scope ended meanwhile
+        if el.loop is not None and not (data or {}).get("mi_inner"):
+            ei = self.new_instance(el, scope_key, el_type=MI_BODY, data=dict(data or {}))
+            self._run_activation(el, ei, self._activate_mi_body)
+            return
+        ei = self.new_instance(el, scope_key, data=data)
+        self._run_activation(el, ei, self._activate_element)
+
+    def _run_activation(self, el: Element, ei: ElementInstance, body: Callable) -> None:
+        try:
+            body(el, ei)
+        except ex.ExpressionFailure as failure:
+            self.raise_incident(ei, failure.error_type, failure.message)
+
+    def _activated(self, el: Element, ei: ElementInstance) -> None:
+        ei.lifecycle = ACTIVATED
+        self.touch(ei)
+        self.record("PROCESS_INSTANCE", "ELEMENT_ACTIVATED", ei.key, el.id, ei.element_type)
+
+    def _activate_element(self, el: Element, ei: ElementInstance) -> None:
+        if el.inputs:
+            self.apply_inputs(el, ei)
+        kind = el.kind
+        event = el.event
+        if kind in ("startEvent", "task", "manualTask", "intermediateThrowEvent") and (
+            event is None or event.type != "compensation"
+        ):
+            self._activated(el, ei)
+            self.complete(ei)
+        elif kind == "endEvent":
+            self._activate_end_event(el, ei)
+        elif kind == "boundaryEvent":
+            self._activated(el, ei)
+            self.complete(ei, ei.data.pop("payload", None))
+        elif kind in JOB_KINDS and el.script is None:
+            self._open_boundaries(el, ei)
+            self._create_job(el, ei)
+            self._activated(el, ei)
+        elif kind == "scriptTask":
+            self._open_boundaries(el, ei)
+            self._activated(el, ei)
+            value = ex.to_variable(ex.evaluate("=" + el.script.expression, self.visible(ei.key)))
+            payload = {el.script.result_variable: value} if el.script.result_variable else None
+            self.complete(ei, payload)
+        elif kind == "userTask":
+            self._open_boundaries(el, ei)
+            self._create_user_task(el, ei)
+            self._activated(el, ei)
+        elif kind == "receiveTask" or (
+            kind == "intermediateCatchEvent" and event.type == "message"
+        ):
+            self._open_boundaries(el, ei)
+            self._open_message_subscription(el, ei, el, interrupting=True)
+            self._activated(el, ei)
+        elif kind == "intermediateCatchEvent" and event.type == "timer":
+            self._create_timer(el, ei, el, interrupting=True)
+            self._activated(el, ei)
+        elif kind == "exclusiveGateway":
+            self._activated(el, ei)
+            flow = self._choose_exclusive(el, ei)
+            self.complete(ei, flows=[flow] if flow else [])
+        elif kind == "inclusiveGateway":
+            self._activated(el, ei)
+            self.complete(ei, flows=self._choose_inclusive(el, ei))
+        elif kind == "parallelGateway":
+            self._activated(el, ei)
+            self.complete(ei)
+        elif kind == "eventBasedGateway":
+            for flow_id in el.outgoing:
+                target = self.model.elements[self.model.flows[flow_id].target]
+                if target.event and target.event.type == "message":
+                    self._open_message_subscription(target, ei, target, interrupting=True)
+                elif target.event and target.event.type == "timer":
+                    self._create_timer(target, ei, target, interrupting=True)
+            self._activated(el, ei)
+        elif kind == "subProcess":
+            self._open_boundaries(el, ei)
+            self._activated(el, ei)
+            self._start_scope(el, ei)
+        else:
+            handler = EXTENSIONS.get(kind) or EXTENSIONS.get(
+                f"{kind}:{event.type if event else ''}"
+            )
+            if handler is None:
+                raise ex.ExpressionFailure(f"Element kind '{kind}' is not supported", "UNKNOWN")
+            handler(self, el, ei)
+
+    def _start_scope(self, el: Element, ei: ElementInstance) -> None:
+        """Start a (sub-)process scope at its none start event."""
+        starts = [
+            self.model.elements[s] for s in el.start_events if self.model.elements[s].event is None
+        ]
+        for start in starts[:1]:
+            self.activate(start, ei.key)
+        for hook in SCOPE_START_HOOKS:
+            hook(self, el, ei)
+
+    def _activate_end_event(self, el: Element, ei: ElementInstance) -> None:
+        event = el.event
+        if event is None:
+            self._activated(el, ei)
+            self.complete(ei)
+        elif event.type == "terminate":
+            self._activated(el, ei)
+            self.complete(ei, flows=[])
+            scope = self.instances[ei.scope_key]
+            for child_key in list(self.children.get(scope.key, [])):
+                if child_key != ei.key:
+                    self.terminate(self.instances[child_key])
+            scope.data.pop("joins", None)
+            self.touch(scope)
+            self.queue.append(lambda: self.check_scope(scope.key))
+        elif event.type == "error":
+            self._activated(el, ei)
+            code = event.error_code or ""
+            if ex.is_expression(code):
+                code = ex.evaluate_string(code, self.visible(ei.key))
+            self.throw_error(ei, code, "", {})
+        else:
+            handler = EXTENSIONS.get(f"endEvent:{event.type}")
+            if handler is None:
+                raise ex.ExpressionFailure(f"End event '{event.type}' is not supported", "UNKNOWN")
+            handler(self, el, ei)
+
+    # ------------------------------------------------------------------ completion
+    def complete(
+        self,
+        ei: ElementInstance,
+        payload: dict[str, Any] | None = None,
+        *,
+        flows: list[str] | None = None,
+    ) -> None:
+        """Complete an element instance: outputs, then its outgoing flows (or ``flows``)."""
+        el = self.model.elements[ei.element_id]
+        ei.lifecycle = COMPLETING
+        self.touch(ei)
+        try:
+            if ei.element_type == MI_BODY:
+                self._complete_mi_body_outputs(el, ei)
+            else:
+                if el.kind == "boundaryEvent" and el.event and el.event.type == "error":
+                    # §1.11b: error payload is local to the catching event; outputs move it.
+                    if payload:
+                        for name, value in payload.items():
+                            self.set_local(ei.key, name, value)
+                    payload = None
+                    if el.outputs:
+                        self.apply_outputs(el, ei, None)
+                else:
+                    self.apply_outputs(el, ei, payload)
+                if ei.data.get("mi_inner"):
+                    self._collect_mi_output(el, ei)
+        except ex.ExpressionFailure as failure:
+            ei.data["payload"] = payload
+            self.raise_incident(ei, failure.error_type, failure.message)
+            return
+        self._finish(ei, COMPLETED)
+        if el.id in self.model.elements and el.compensation_handler and not ei.data.get("mi_inner"):
+            on_completed = EXTENSIONS.get("compensable_completed")
+            if on_completed:
+                on_completed(self, el, ei)
+        if ei.data.get("mi_inner"):
+            self.queue.append(lambda: self._mi_inner_done(ei))
+            return
+        if ei.element_type == "PROCESS":
+            return
+        outgoing = el.outgoing if flows is None else flows
+        for flow_id in outgoing:
+            self.take_flow(flow_id, ei.scope_key)
+        self.queue.append(lambda: self.check_scope(ei.scope_key))
+
+    def _finish(self, ei: ElementInstance, lifecycle: str) -> None:
+        ei.lifecycle = lifecycle
+        ei.state = (
+            ElementInstance.COMPLETED if lifecycle == COMPLETED else ElementInstance.TERMINATED
+        )
+        ei.ended_at = self.now
+        self.touch(ei)
+        if ei.scope_key is not None:
+            siblings = self.children.get(ei.scope_key)
+            if siblings and ei.key in siblings:
+                siblings.remove(ei.key)
+        if ei.data.get("waits"):
+            self.closed_owner_keys.add(ei.key)
+        intent = "ELEMENT_COMPLETED" if lifecycle == COMPLETED else "ELEMENT_TERMINATED"
+        self.record("PROCESS_INSTANCE", intent, ei.key, ei.element_id, ei.element_type)
+
+    def take_flow(self, flow_id: str, scope_key: int) -> None:
+        flow = self.model.flows[flow_id]
+        self.record("PROCESS_INSTANCE", "SEQUENCE_FLOW_TAKEN", None, flow_id, "SEQUENCE_FLOW")
+        target = self.model.elements[flow.target]
+        if target.kind == "parallelGateway" and len(target.incoming) > 1:
+            self._arrive_at_join(target, flow_id, scope_key, parallel=True)
+        elif target.kind == "inclusiveGateway" and len(target.incoming) > 1:
+            self._arrive_at_join(target, flow_id, scope_key, parallel=False)
+        else:
+            self.activate(target, scope_key)
+
+    def _arrive_at_join(self, gateway: Element, flow_id: str, scope_key: int, *, parallel: bool):
+        """§3.5/§3.4: tokens wait per incoming flow until the join can fire."""
+        scope = self.instances[scope_key]
+        joins = scope.data.setdefault("joins", {})
+        tokens = joins.setdefault(gateway.id, {})
+        tokens[flow_id] = tokens.get(flow_id, 0) + 1
+        self.touch(scope)
+        self.queue.append(lambda: self._try_join(gateway, scope_key, parallel))
+
+    def _try_join(self, gateway: Element, scope_key: int, parallel: bool) -> None:
+        scope = self.instances.get(scope_key)
+        if scope is None or scope.state != ElementInstance.ACTIVE:
+            return
+        tokens = scope.data.get("joins", {}).get(gateway.id)
+        if not tokens:
+            return
+        if parallel:
+            ready = all(tokens.get(f, 0) > 0 for f in gateway.incoming)
+        else:
+            ready = all(tokens.get(f, 0) > 0 for f in gateway.incoming) or not self._can_reach(
+                gateway, scope_key
+            )
+        if not ready:
+            return
+        for flow_id in list(tokens):
+            tokens[flow_id] -= 1
+            if tokens[flow_id] <= 0:
+                del tokens[flow_id]
+        if not tokens:
+            del scope.data["joins"][gateway.id]
+        self.touch(scope)
+        self.activate(gateway, scope_key)
+
+    def _can_reach(self, gateway: Element, scope_key: int) -> bool:
+        """Whether an active element of the scope can still reach ``gateway`` (§3.4)."""
+        for child_key in self.children.get(scope_key, []):
+            child = self.instances[child_key]
+            if child.state != ElementInstance.ACTIVE:
+                continue
+            seen: set[str] = set()
+            stack = [child.element_id]
+            while stack:
+                node_id = stack.pop()
+                if node_id in seen:
+                    continue
+                seen.add(node_id)
+                node = self.model.elements[node_id]
+                for flow_id in node.outgoing:
+                    target = self.model.flows[flow_id].target
+                    if target == gateway.id:
+                        return True
+                    stack.append(target)
+                stack.extend(node.boundary_events)
+        return False
+
+    def check_scope(self, scope_key: int | None) -> None:
+        """§2.3: a scope completes when nothing is active in it and no token waits at a join."""
+        if scope_key is None:
+            return
+        scope = self.instances.get(scope_key)
+        if scope is None or scope.lifecycle != ACTIVATED:
+            return
+        if self.children.get(scope_key) or scope.data.get("joins") or self.in_flight[scope_key]:
+            return
+        if scope.element_type == MI_BODY:
+            return
+        if scope.element_type == "PROCESS":
+            self._complete_process(scope)
+        else:
+            self.complete(scope)
+
+    def _complete_process(self, root: ElementInstance) -> None:
+        root.lifecycle = COMPLETING
+        self._finish(root, COMPLETED)
+        for hook in PROCESS_END_HOOKS:
+            hook(self, root)
+
+    # ------------------------------------------------------------------ gateways (§3)
+    def _choose_exclusive(self, el: Element, ei: ElementInstance) -> str | None:
+        if not el.outgoing:
+            return None
+        if len(el.outgoing) == 1 and not self.model.flows[el.outgoing[0]].condition:
+            return el.outgoing[0]
+        context = self.visible(ei.key)
+        for flow_id in el.outgoing:
+            flow = self.model.flows[flow_id]
+            if flow_id == el.default_flow or not flow.condition:
+                continue
+            if ex.evaluate_bool(flow.condition, context):
+                return flow_id
+        if el.default_flow:
+            return el.default_flow
+        raise ex.ExpressionFailure(
+            "Expected at least one condition to evaluate to true, or to have a default flow",
+            "CONDITION_ERROR",
+        )
+
+    def _choose_inclusive(self, el: Element, ei: ElementInstance) -> list[str]:
+        if len(el.outgoing) == 1 and not self.model.flows[el.outgoing[0]].condition:
+            return list(el.outgoing)
+        context = self.visible(ei.key)
+        chosen = []
+        for flow_id in el.outgoing:
+            flow = self.model.flows[flow_id]
+            if flow_id == el.default_flow:
+                continue
+            if not flow.condition or ex.evaluate_bool(flow.condition, context):
+                chosen.append(flow_id)
+        if chosen:
+            return chosen
+        if el.default_flow:
+            return [el.default_flow]
+        raise ex.ExpressionFailure(
+            "Expected at least one condition to evaluate to true, or to have a default flow",
+            "CONDITION_ERROR",
+        )
+
+    # ------------------------------------------------------------------ waits
+    def _create_job(self, el: Element, ei: ElementInstance) -> None:
+        context = self.visible(ei.key)
+        job_type = ex.evaluate_string(el.task.type_expr, context).strip()
+        if not job_type:
+            raise ex.ExpressionFailure("Expected job type to be a non-empty string")
+        retries = ex.evaluate_int(el.task.retries_expr or "3", context)
+        job = Job(
+            key=self.ctx.keys.next(),
+            type=job_type,
+            state=Job.ACTIVATABLE,
+            process_instance_key=self.root.key,
+            element_instance_key=ei.key,
+            definition_id=self.definition.key,
+            element_id=el.id,
+            retries=retries,
+            custom_headers=dict(el.headers),
+            created_at=self.now,
+            activatable_at=self.now,
+            tenant_id=self.root.tenant_id,
+        )
+        self.new_jobs.append(job)
+        self.add_wait(ei, "job")
+        self.record("JOB", "CREATED", job.key, el.id, detail={"type": job_type})
+
+    def _create_user_task(self, el: Element, ei: ElementInstance) -> None:
+        props = el.user_task
+        context = self.visible(ei.key)
+        assignee = ""
+        if props.assignee:
+            value = ex.evaluate(props.assignee, context)
+            if value is not None and not isinstance(value, str):
+                raise ex.ExpressionFailure(
+                    f"Expected result of the expression '{props.assignee}' to be 'STRING', "
+                    f"but was '{ex.type_name(value)}'."
+                )
+            assignee = value or ""
+        priority = 50
+        if props.priority:
+            priority = ex.evaluate_int(props.priority, context)
+            if not 0 <= priority <= 100:
+                raise ex.ExpressionFailure(
+                    f"Expected priority to be in the range [0,100], but was '{priority}'."
+                )
+        task = UserTask(
+            key=self.ctx.keys.next(),
+            process_instance_key=self.root.key,
+            element_instance_key=ei.key,
+            definition_id=self.definition.key,
+            element_id=el.id,
+            name=el.name or el.id,
+            state=UserTask.CREATED,
+            assignee=assignee,
+            candidate_groups=ex.evaluate_strings(props.candidate_groups, context),
+            candidate_users=ex.evaluate_strings(props.candidate_users, context),
+            due_date=self._task_date(props.due_date, context),
+            follow_up_date=self._task_date(props.follow_up_date, context),
+            form_key=props.form_key or props.form_id or "",
+            priority=priority,
+            custom_headers=dict(el.headers),
+            created_at=self.now,
+            tenant_id=self.root.tenant_id,
+        )
+        self.new_tasks.append(task)
+        self.add_wait(ei, "task")
+        self.record("USER_TASK", "CREATED", task.key, el.id, detail={"name": task.name})
+        if assignee:
+            self.record("USER_TASK", "ASSIGNED", task.key, el.id, detail={"assignee": assignee})
+
+    @staticmethod
+    def _task_date(raw: str | None, context: dict[str, Any]) -> dt.datetime | None:
+        if not raw:
+            return None
+        value = ex.evaluate(raw, context)
+        if value is None or value == "":
+            return None
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return value
+        if isinstance(value, str):
+            try:
+                return timer_math.parse_datetime(value)
+            except ValueError:
+                pass
+        raise ex.ExpressionFailure(
+            f"Expected result of the expression '{raw}' to be a date and time with offset or "
+            f"zone, but was '{value}'."
+        )
+
+    def _open_message_subscription(
+        self, el: Element, owner: ElementInstance, catcher: Element, *, interrupting: bool
+    ) -> MessageSubscription:
+        context = self.visible(owner.key)
+        event = catcher.event
+        name = event.message_name or ""
+        if ex.is_expression(name):
+            name = ex.evaluate_string(name, context)
+        key = ex.evaluate_correlation_key(event.correlation_key or '=""', context)
+        sub = MessageSubscription(
+            key=self.ctx.keys.next(),
+            process_instance_key=self.root.key,
+            element_instance_key=owner.key,
+            element_id=catcher.id,
+            bpmn_process_id=self.model.id,
+            message_name=name,
+            correlation_key=key,
+            interrupting=interrupting,
+            tenant_id=self.root.tenant_id,
+        )
+        self.new_subs.append(sub)
+        self.add_wait(owner, "sub")
+        self.pending_message_checks.append(sub)
+        return sub
+
+    def _create_timer(
+        self, el: Element, owner: ElementInstance, catcher: Element, *, interrupting: bool
+    ) -> None:
+        event = catcher.event
+        raw = event.timer_expr or ""
+        value: Any = raw
+        if ex.is_expression(raw):
+            value = ex.evaluate(raw, self.visible(owner.key))
+        try:
+            schedule = timer_math.schedule_from(event.timer_kind, value, self.now)
+        except (ValueError, TypeError) as error:
+            raise ex.ExpressionFailure(
+                f"Invalid timer {event.timer_kind} '{value}' on '{catcher.id}': {error}"
+            ) from error
+        self.new_timers.append(
+            Timer(
+                key=self.ctx.keys.next(),
+                process_instance_key=self.root.key,
+                element_instance_key=owner.key,
+                definition_id=self.definition.key,
+                element_id=catcher.id,
+                due_at=schedule.due_at,
+                repetitions=schedule.repetitions_left,
+                kind=event.timer_kind,
+                spec=value if isinstance(value, str) else _timer_spec(value),
+                interrupting=interrupting,
+            )
+        )
+        self.add_wait(owner, "timer")
+        self.record(
+            "TIMER", "CREATED", None, catcher.id, detail={"due": schedule.due_at.isoformat()}
+        )
+
+    def _open_boundaries(self, el: Element, ei: ElementInstance) -> None:
+        """§2.4: open boundary event subscriptions while the activity activates."""
+        for boundary_id in el.boundary_events:
+            boundary = self.model.elements[boundary_id]
+            if boundary.event is None:
+                continue
+            if boundary.event.type == "timer":
+                self._create_timer(el, ei, boundary, interrupting=boundary.cancel_activity)
+            elif boundary.event.type == "message":
+                self._open_message_subscription(
+                    el, ei, boundary, interrupting=boundary.cancel_activity
+                )
+
+    # ------------------------------------------------------------------ triggers
+    def trigger(self, owner: ElementInstance, catcher_id: str, payload: dict[str, Any]) -> bool:
+        """A message or timer for ``catcher_id`` arrives at ``owner`` (an element instance)."""
+        if owner.state != ElementInstance.ACTIVE or owner.lifecycle != ACTIVATED:
+            return False
+        catcher = self.model.elements[catcher_id]
+        if catcher_id == owner.element_id:  # catch event / receive task waiting itself
+            self.complete(owner, payload or None)
+            return True
+        owner_el = self.model.elements[owner.element_id]
+        if owner_el.kind == "eventBasedGateway":  # §3.6: first trigger wins
+            self._finish_event_gateway(owner, catcher, payload)
+            return True
+        if catcher.kind == "boundaryEvent":
+            self.fire_boundary(owner, catcher, payload)
+            return True
+        handler = EXTENSIONS.get("trigger")
+        return bool(handler and handler(self, owner, catcher, payload))
+
+    def _finish_event_gateway(self, gw: ElementInstance, catcher: Element, payload: dict) -> None:
+        gw.lifecycle = COMPLETING
+        self._finish(gw, COMPLETED)
+        self.queue.append(
+            lambda: self._activate_caught(catcher, gw.scope_key, payload),
+        )
+
+    def _activate_caught(self, catcher: Element, scope_key: int, payload: dict) -> None:
+        ei = self.new_instance(catcher, scope_key)
+        self._activated(catcher, ei)
+        self.complete(ei, payload or None)
+
+    def fire_boundary(self, activity: ElementInstance, boundary: Element, payload: dict) -> None:
+        """§2.5: interrupting → terminate the activity, then the boundary runs in its scope."""
+        scope_key = activity.scope_key
+        data = {"payload": payload} if payload else {}
+        if boundary.cancel_activity:
+            self.terminate(activity)
+        self.activate(boundary, scope_key, data=data)
+
+    # ------------------------------------------------------------------ errors (§6.7, §6.8)
+    def throw_error(
+        self, thrower: ElementInstance, code: str, message: str, variables: dict[str, Any]
+    ) -> bool:
+        """Find the nearest catcher of ``code`` and interrupt up to it, or raise an incident."""
+        current: ElementInstance | None = thrower
+        while current is not None:
+            el = self.model.elements.get(current.element_id)
+            if el is not None and current.element_type != "PROCESS":
+                boundary = self._error_boundary(el, code)
+                if boundary is not None:
+                    if current.element_type != MI_BODY and current.data.get("mi_inner"):
+                        current = self.instances.get(current.scope_key)
+                        continue
+                    self.fire_boundary(current, boundary, variables)
+                    return True
+            catcher = EXTENSIONS.get("error_event_subprocess")
+            if catcher and catcher(self, current, code, variables):
+                return True
+            if current.scope_key is None:
+                parent_catch = EXTENSIONS.get("error_to_parent")
+                if parent_catch and parent_catch(self, current, code, message, variables):
+                    return True
+                break
+            current = self.instances.get(current.scope_key)
+        detail = (
+            f"Expected to throw an error event with the code '{code}' with message "
+            f"'{message}', but it was not caught. No error events are available in the scope."
+        )
+        self.raise_incident(thrower, "UNHANDLED_ERROR_EVENT", detail)
+        return False
+
+    def _error_boundary(self, el: Element, code: str) -> Element | None:
+        catch_all = None
+        for boundary_id in el.boundary_events:
+            boundary = self.model.elements[boundary_id]
+            if boundary.event is None or boundary.event.type != "error":
+                continue
+            if boundary.event.error_code == code:
+                return boundary
+            if not boundary.event.error_code:
+                catch_all = boundary
+        return catch_all
+
+    # ------------------------------------------------------------------ termination (§2.9)
+    def terminate(self, ei: ElementInstance) -> None:
+        if ei.state != ElementInstance.ACTIVE:
+            return
+        ei.lifecycle = TERMINATING
+        for child_key in list(self.children.get(ei.key, [])):
+            self.terminate(self.instances[child_key])
+        ei.data.pop("joins", None)
+        hook = EXTENSIONS.get("terminating")
+        if hook:
+            hook(self, ei)
+        self._finish(ei, TERMINATED)
+
+    # ------------------------------------------------------------------ incidents (§7)
+    def raise_incident(
+        self, ei: ElementInstance, error_type: str, message: str, job_key: int | None = None
+    ) -> Incident:
+        incident = Incident(
+            key=self.ctx.keys.next(),
+            process_instance_key=self.root.key,
+            element_instance_key=ei.key,
+            definition_id=self.definition.key,
+            element_id=ei.element_id,
+            job_key=job_key,
+            error_type=error_type,
+            error_message=message,
+            state=Incident.ACTIVE,
+            created_at=self.now,
+            tenant_id=self.root.tenant_id,
+        )
+        self.new_incidents.append(incident)
+        self.add_wait(ei, "incident")
+        ei.has_incident = True
+        self.touch(ei)
+        self.record(
+            "INCIDENT",
+            "CREATED",
+            incident.key,
+            ei.element_id,
+            ei.element_type,
+            {"errorType": error_type, "errorMessage": message[:500]},
+        )
+        return incident
+
+    def retry_after_incident(self, ei: ElementInstance) -> None:
+        """§7.2: re-run the step that failed, from the element's life-cycle state."""
+        ei.has_incident = False
+        self.touch(ei)
+        el = self.model.elements[ei.element_id]
+        if ei.lifecycle == ACTIVATING:
+            body = self._activate_mi_body if ei.element_type == MI_BODY else self._activate_element
+            self.queue.append(lambda: self._run_activation(el, ei, body))
+        elif ei.lifecycle == COMPLETING:
+            payload = ei.data.pop("payload", None)
+            self.queue.append(lambda: self.complete(ei, payload))
+        elif ei.lifecycle == ACTIVATED and el.kind == "endEvent":
+            self.queue.append(lambda: self._run_activation(el, ei, self._activate_end_event))
+
+    # ------------------------------------------------------------------ multi-instance (§1.13)
+    def _activate_mi_body(self, el: Element, body: ElementInstance) -> None:
+        loop = el.loop
+        if el.inputs and not body.data.get("inputs_done"):
+            pass  # input mappings belong to the inner instances (Zeebe applies them per item)
+        items = ex.evaluate_list(loop.input_collection, self.visible(body.key))
+        items = [ex.to_variable(item) for item in items]
+        body.data.update({"items": items, "created": 0, "completed": 0, "terminated": 0})
+        if loop.output_collection:
+            self.set_local(body.key, loop.output_collection, [None] * len(items))
+        self._open_boundaries(el, body)
+        self._activated(el, body)
+        if not items:
+            self.complete(body)
+            return
+        count = 1 if loop.sequential else len(items)
+        for _ in range(count):
+            self._create_mi_inner(el, body)
+
+    def _create_mi_inner(self, el: Element, body: ElementInstance) -> None:
+        index = body.data["created"]
+        body.data["created"] = index + 1
+        self.touch(body)
+        loop = el.loop
+        inner = self.new_instance(el, body.key, data={"mi_inner": True, "index": index})
+        self.set_local(inner.key, "loopCounter", index + 1)
+        if loop.input_element:
+            self.set_local(inner.key, loop.input_element, body.data["items"][index])
+        if loop.output_element:
+            target = _plain_target(loop.output_element)
+            if target and target not in (loop.input_element, "loopCounter"):
+                self.set_local(inner.key, target, None)
+        self.queue.append(lambda: self._run_activation(el, inner, self._activate_element))
+
+    def _collect_mi_output(self, el: Element, inner: ElementInstance) -> None:
+        loop = el.loop
+        if not (loop.output_collection and loop.output_element):
+            return
+        value = ex.to_variable(ex.evaluate(loop.output_element, self.visible(inner.key)))
+        body = self.instances[inner.scope_key]
+        var = self.vars[body.key].get(loop.output_collection)
+        collection = list(var.value) if var and isinstance(var.value, list) else []
+        index = inner.data["index"]
+        while len(collection) <= index:
+            collection.append(None)
+        collection[index] = value
+        self.set_local(body.key, loop.output_collection, collection)
+
+    def _mi_inner_done(self, inner: ElementInstance) -> None:
+        body = self.instances.get(inner.scope_key)
+        if body is None or body.state != ElementInstance.ACTIVE:
+            return
+        el = self.model.elements[body.element_id]
+        body.data["completed"] = body.data.get("completed", 0) + 1
+        self.touch(body)
+        if el.loop.completion_condition:
+            context = self.visible(inner.key)
+            active = len(self.children.get(body.key, []))
+            context.update(
+                numberOfInstances=body.data["created"],
+                numberOfActiveInstances=active,
+                numberOfCompletedInstances=body.data["completed"],
+                numberOfTerminatedInstances=body.data.get("terminated", 0),
+            )
+            try:
+                done = ex.evaluate_bool(el.loop.completion_condition, context)
+            except ex.ExpressionFailure as failure:
+                self.raise_incident(body, failure.error_type, failure.message)
+                return
+            if done:
+                for child_key in list(self.children.get(body.key, [])):
+                    body.data["terminated"] = body.data.get("terminated", 0) + 1
+                    self.terminate(self.instances[child_key])
+                self.complete(body)
+                return
+        if el.loop.sequential and body.data["created"] < len(body.data["items"]):
+            self._create_mi_inner(el, body)
+        elif not self.children.get(body.key):
+            self.complete(body)
+
+    def _complete_mi_body_outputs(self, el: Element, body: ElementInstance) -> None:
+        loop = el.loop
+        if loop.output_collection:
+            var = self.vars[body.key].get(loop.output_collection)
+            value = var.value if var else []
+            start = body.scope_key or self.root.key
+            self.propagate(start, {loop.output_collection: value})
+
+    # ------------------------------------------------------------------ messages (§4)
+    def _correlate_buffered(self, sub: MessageSubscription) -> None:
+        """§4.5: a new subscription takes the oldest unexpired buffered message not yet used."""
+        owner = self.instances.get(sub.element_instance_key)
+        if owner is None or owner.state != ElementInstance.ACTIVE:
+            return
+        used = MessageCorrelation.objects.filter(bpmn_process_id=sub.bpmn_process_id).values(
+            "message_key"
+        )
+        message = (
+            Message.objects.filter(
+                name=sub.message_name,
+                correlation_key=sub.correlation_key,
+                expires_at__gt=self.now,
+                tenant_id=sub.tenant_id,
+            )
+            .exclude(key__in=used)
+            .order_by("key")
+            .first()
+        )
+        if message is None:
+            return
+        self.correlate(sub, message.key, message.variables)
+
+    def correlate(self, sub: MessageSubscription, message_key: int, variables: dict) -> bool:
+        owner = self.instances.get(sub.element_instance_key)
+        if owner is None:
+            return False
+        if not self.trigger(owner, sub.element_id, variables or {}):
+            return False
+        MessageCorrelation.objects.get_or_create(
+            message_key=message_key,
+            bpmn_process_id=sub.bpmn_process_id,
+            defaults={"process_instance_key": self.root.key},
+        )
+        if sub.interrupting:
+            MessageSubscription.objects.filter(key=sub.key).delete()
+            self.new_subs = [s for s in self.new_subs if s.key != sub.key]
+        self.record(
+            "MESSAGE",
+            "CORRELATED",
+            message_key,
+            sub.element_id,
+            detail={"name": sub.message_name, "correlationKey": sub.correlation_key},
+        )
+        return True
+
+
+def _plain_target(expr: str) -> str | None:
+    text = expr.lstrip()
+    if text.startswith("="):
+        text = text[1:].strip()
+    name = text.split(".")[0]
+    return name if name.replace("_", "a").isalnum() else None
+
+
+def _timer_spec(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return (
+            timer_math.format_duration(value)
+            if hasattr(timer_math, "format_duration")
+            else str(value.total_seconds())
+        )
+    return json.dumps(value, default=str)
+
+
+# Extension points used by the modules that add event sub-processes, call activities and
+# compensation (``processes.engine.extensions``). Keys: element kinds, "kind:event",
+# "trigger", "terminating", "error_event_subprocess", "error_to_parent", ...
+EXTENSIONS: dict[str, Callable[..., Any]] = {}
+SCOPE_START_HOOKS: list[Callable[[InstanceRun, Element, ElementInstance], None]] = []
+PROCESS_END_HOOKS: list[Callable[[InstanceRun, ElementInstance], None]] = []
+
+
+def is_locking_db() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def iter_chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
