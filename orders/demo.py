@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from config.roles import MANAGERS, SUPPORT, VENDORS, WAREHOUSE
-from vendors.models import Product, Vendor, VendorMembership
+from vendors.models import Product, StockItem, Vendor, VendorMembership
 
 from .models import Customer
 
@@ -84,7 +84,7 @@ def load_demo_data() -> dict[str, int]:
             defaults={"name": name, "commission_rate_bp": commission_bp, "sla_hours": sla_hours},
         )
     for handle, sku, name, hs_code, origin, weight, price in DEMO_PRODUCTS:
-        Product.objects.update_or_create(
+        product, _ = Product.objects.update_or_create(
             vendor=vendors[handle],
             sku=sku,
             defaults={
@@ -96,6 +96,8 @@ def load_demo_data() -> dict[str, int]:
                 "currency": "EUR",
             },
         )
+        # Stock is only seeded once: a re-run must not undo what orders have reserved.
+        StockItem.objects.get_or_create(product=product, defaults={"on_hand": 500})
     for email, name, country in DEMO_CUSTOMERS:
         Customer.objects.update_or_create(email=email, defaults={"name": name, "country": country})
 

@@ -1,11 +1,12 @@
-"""Customers and orders."""
+"""Customers, orders, money movements, history and incoming webhook events."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from vendors.models import country_validator
+from vendors.models import Product, Vendor, VendorSubOrder, country_validator, currency_validator
 
 
 class Customer(models.Model):
@@ -26,3 +27,176 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
+
+
+class OrderStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PAID = "paid", "Paid"
+    COMPLETED = "completed", "Completed"
+    PAYMENT_DECLINED = "payment_declined", "Payment declined"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Order(ConcurrentTransitionMixin, models.Model):
+    S = OrderStatus
+    number = models.CharField(max_length=40, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    subtotal_minor = models.BigIntegerField()
+    shipping_minor = models.BigIntegerField(default=0)
+    total_minor = models.BigIntegerField()
+    shipping_address = models.JSONField(default=dict)
+    status = FSMField(default=S.RECEIVED, choices=S.choices, protected=True)
+    payment_method = models.CharField(max_length=80, help_text="Provider token of the card.")
+    # The workflow behind the order: {"instance_key", "process_id", "version"}.
+    metadata = models.JSONField(default=dict, blank=True)
+    process_instance_key = models.BigIntegerField(null=True, blank=True, db_index=True)
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @transition(field=status, source=S.RECEIVED, target=S.PAID)
+    def mark_paid(self) -> None:
+        """The charge was captured."""
+
+    @transition(field=status, source=S.RECEIVED, target=S.PAYMENT_DECLINED)
+    def decline(self) -> None:
+        """The card was declined: the order ends without any money moved."""
+
+    @transition(field=status, source=S.PAID, target=S.COMPLETED)
+    def complete(self) -> None:
+        """Every vendor part ended (delivered and paid out, or compensated)."""
+
+    @transition(field=status, source=[S.RECEIVED, S.PAID], target=S.CANCELLED)
+    def cancel(self) -> None:
+        """The whole order was cancelled; everything done is undone."""
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
+    sub_order = models.ForeignKey(
+        VendorSubOrder, null=True, blank=True, on_delete=models.SET_NULL, related_name="lines"
+    )
+    sku = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    quantity = models.PositiveIntegerField()
+    unit_price_minor = models.BigIntegerField()
+    total_minor = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku}"
+
+
+class ChargeStatus(models.TextChoices):
+    CAPTURED = "captured", "Captured"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    REFUNDED = "refunded", "Refunded"
+    DECLINED = "declined", "Declined"
+
+
+class Charge(ConcurrentTransitionMixin, models.Model):
+    """The one charge of an order at the payment provider."""
+
+    S = ChargeStatus
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="charge")
+    provider = models.CharField(max_length=30)
+    provider_charge_id = models.CharField(max_length=120, blank=True)
+    amount_minor = models.BigIntegerField()
+    refunded_minor = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    status = FSMField(default=S.CAPTURED, choices=S.choices, protected=True)
+    decline_code = models.CharField(max_length=60, blank=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"charge {self.order.number}: {self.amount_minor} {self.currency} {self.status}"
+
+    @transition(
+        field=status, source=[S.CAPTURED, S.PARTIALLY_REFUNDED], target=S.PARTIALLY_REFUNDED
+    )
+    def refund_part(self) -> None:
+        """Part of the charge went back to the customer."""
+
+    @transition(field=status, source=[S.CAPTURED, S.PARTIALLY_REFUNDED], target=S.REFUNDED)
+    def refund_all(self) -> None:
+        """All of the charge went back to the customer."""
+
+
+class Refund(models.Model):
+    """Money returned to the customer; keyed so that repeating a job never refunds twice."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    sub_order = models.ForeignKey(
+        VendorSubOrder, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    reason = models.CharField(max_length=200)
+    provider_refund_id = models.CharField(max_length=120, blank=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"refund {self.order.number}: {self.amount_minor} {self.currency}"
+
+
+class OrderHistory(models.Model):
+    """Who did what to an order (or one of its sub-orders), and when. Append-only."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="history")
+    sub_order = models.ForeignKey(
+        VendorSubOrder, null=True, blank=True, on_delete=models.CASCADE, related_name="history"
+    )
+    event = models.CharField(max_length=60)
+    from_status = models.CharField(max_length=30, blank=True)
+    to_status = models.CharField(max_length=30, blank=True)
+    actor = models.CharField(max_length=150, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order.number} {self.event}"
+
+
+class WebhookEventStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    FAILED = "failed", "Failed (will be retried)"
+
+
+class WebhookEvent(models.Model):
+    """An incoming webhook, stored before anything is done with it (source + event id unique)."""
+
+    S = WebhookEventStatus
+    source = models.CharField(max_length=80)
+    event_id = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=60)
+    payload = models.JSONField()
+    status = models.CharField(max_length=12, choices=S.choices, default=S.RECEIVED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "event_id"], name="unique_webhook_event")
+        ]
+        indexes = [models.Index(fields=["status", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.event_id} {self.event_type}"

@@ -7,6 +7,7 @@ import secrets
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 hs_code_validator = RegexValidator(
     r"^\d{6}(\d{2}){0,2}$", "An HS code has 6 digits, or 8 or 10 with a national extension."
@@ -75,3 +76,177 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
+
+
+class StockItem(models.Model):
+    """Units of a product on hand, and how many of them are promised to open sub-orders."""
+
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, related_name="stock")
+    on_hand = models.PositiveIntegerField(default=0)
+    reserved = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(reserved__lte=models.F("on_hand")), name="stock_not_oversold"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.sku}: {self.available} available"
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class SubOrderStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    REQUESTED = "requested", "Waiting for vendor"
+    ACCEPTED = "accepted", "Accepted"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    COMPLETED = "completed", "Paid out"
+    REJECTED = "rejected", "Rejected by vendor"
+    FAILED = "failed", "Vendor failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class VendorSubOrder(ConcurrentTransitionMixin, models.Model):
+    """The part of an order that one vendor fulfils (one per vendor in an order)."""
+
+    S = SubOrderStatus
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="sub_orders")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="sub_orders")
+    number = models.CharField(max_length=80, unique=True)
+    status = FSMField(default=S.PENDING, choices=S.choices, protected=True)
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    subtotal_minor = models.BigIntegerField()
+    shipping_minor = models.BigIntegerField(default=0)
+    commission_rate_bp = models.PositiveIntegerField()
+    commission_minor = models.BigIntegerField()
+    payout_minor = models.BigIntegerField()
+    carrier = models.CharField(max_length=80, blank=True)
+    tracking_number = models.CharField(max_length=120, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    sla_due_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["order_id", "vendor__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "vendor"], name="one_sub_order_per_vendor")
+        ]
+        indexes = [models.Index(fields=["vendor", "status"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def total_minor(self) -> int:
+        return self.subtotal_minor + self.shipping_minor
+
+    @transition(field=status, source=S.PENDING, target=S.REQUESTED)
+    def request(self) -> None:
+        """Fulfilment was requested from the vendor."""
+
+    @transition(field=status, source=[S.REQUESTED, S.PENDING], target=S.ACCEPTED)
+    def accept(self) -> None:
+        """The vendor accepted."""
+
+    @transition(field=status, source=[S.PENDING, S.REQUESTED, S.ACCEPTED], target=S.REJECTED)
+    def reject(self) -> None:
+        """The vendor rejected the sub-order."""
+
+    @transition(field=status, source=[S.REQUESTED, S.ACCEPTED], target=S.SHIPPED)
+    def ship(self) -> None:
+        """The vendor shipped (a shipment without an explicit acceptance accepts)."""
+
+    @transition(field=status, source=S.SHIPPED, target=S.DELIVERED)
+    def deliver(self) -> None:
+        """The carrier confirmed delivery."""
+
+    @transition(field=status, source=S.DELIVERED, target=S.COMPLETED)
+    def complete(self) -> None:
+        """The vendor's payout hold was released."""
+
+    @transition(field=status, source=[S.PENDING, S.REQUESTED, S.ACCEPTED], target=S.FAILED)
+    def fail(self) -> None:
+        """The vendor could not be reached or could not fulfil."""
+
+    @transition(
+        field=status,
+        source=[S.PENDING, S.REQUESTED, S.ACCEPTED, S.SHIPPED, S.REJECTED, S.FAILED],
+        target=S.CANCELLED,
+    )
+    def cancel(self) -> None:
+        """The sub-order (or the whole order) was cancelled."""
+
+
+class HoldStatus(models.TextChoices):
+    HELD = "held", "Held"
+    RELEASED = "released", "Released to vendor"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class PayoutHold(ConcurrentTransitionMixin, models.Model):
+    """A vendor's share of a paid order, held until delivery is confirmed."""
+
+    S = HoldStatus
+    sub_order = models.OneToOneField(
+        VendorSubOrder, on_delete=models.CASCADE, related_name="payout_hold"
+    )
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    status = FSMField(default=S.HELD, choices=S.choices, protected=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"hold {self.sub_order.number}: {self.amount_minor} {self.currency}"
+
+    @transition(field=status, source=S.HELD, target=S.RELEASED)
+    def release(self) -> None:
+        """Delivery confirmed: the vendor gets paid."""
+
+    @transition(field=status, source=S.HELD, target=S.CANCELLED)
+    def cancel(self) -> None:
+        """The vendor's part was undone: the money goes back to the customer."""
+
+
+class PayoutStatus(models.TextChoices):
+    PAID = "paid", "Paid"
+    PARTIALLY_REVERSED = "partially_reversed", "Partially reversed"
+    REVERSED = "reversed", "Reversed"
+
+
+class Payout(ConcurrentTransitionMixin, models.Model):
+    """Money transferred to a vendor for a sub-order (a transfer at the payment provider)."""
+
+    S = PayoutStatus
+    sub_order = models.OneToOneField(
+        VendorSubOrder, on_delete=models.PROTECT, related_name="payout"
+    )
+    amount_minor = models.BigIntegerField()
+    reversed_minor = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3, validators=[currency_validator])
+    status = FSMField(default=S.PAID, choices=S.choices, protected=True)
+    provider_transfer_id = models.CharField(max_length=120, blank=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"payout {self.sub_order.number}: {self.amount_minor} {self.currency}"
+
+    @transition(field=status, source=[S.PAID, S.PARTIALLY_REVERSED], target=S.PARTIALLY_REVERSED)
+    def reverse_part(self) -> None:
+        """Part of the payout was taken back (a return)."""
+
+    @transition(field=status, source=[S.PAID, S.PARTIALLY_REVERSED], target=S.REVERSED)
+    def reverse_all(self) -> None:
+        """All of the payout was taken back."""

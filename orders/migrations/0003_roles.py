@@ -16,5 +16,5 @@ def remove_roles(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("orders", "0001_initial"), ("auth", "0012_alter_user_first_name_max_length")]
+    dependencies = [("orders", "0002_initial"), ("auth", "0012_alter_user_first_name_max_length")]
     operations = [migrations.RunPython(create_roles, remove_roles)]
