@@ -1,0 +1,278 @@
+"""BPMN diagrams drawn as SVG on the server, from the file's diagram interchange (DI) data.
+
+Shapes and edges sit where Camunda Modeler put them. An ``Overlay`` says what to highlight:
+active elements with their token counts, completed elements and taken flows (the path so far),
+elements with incidents, or per-element counts for a heat map of many instances. Every element
+is a focusable group with a ``<title>`` (shown on hover) and links to ``#element-<id>`` so a
+page can show its details next to the diagram.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from html import escape
+
+from .engine.bpmn import Element, ProcessModel
+
+TASK_KINDS = {
+    "serviceTask",
+    "sendTask",
+    "businessRuleTask",
+    "scriptTask",
+    "userTask",
+    "receiveTask",
+    "manualTask",
+    "task",
+    "callActivity",
+}
+GATEWAY_MARKERS = {
+    "exclusiveGateway": "×",  # noqa: RUF001 (the BPMN marker glyph)
+    "parallelGateway": "+",
+    "inclusiveGateway": "○",
+    "eventBasedGateway": "⬠",
+}
+TASK_ICONS = {
+    "serviceTask": "⚙",
+    "sendTask": "✉",
+    "businessRuleTask": "▦",
+    "scriptTask": "✎",
+    "userTask": "👤",
+    "receiveTask": "✉",
+    "manualTask": "✋",
+    "callActivity": "⊞",
+}
+EVENT_ICONS = {
+    "timer": "◷",
+    "message": "✉",
+    "error": "⚡",
+    "terminate": "●",
+    "compensation": "⏪",
+}
+KIND_LABELS = {
+    "startEvent": "Start event",
+    "endEvent": "End event",
+    "intermediateCatchEvent": "Intermediate catch event",
+    "intermediateThrowEvent": "Intermediate throw event",
+    "boundaryEvent": "Boundary event",
+    "serviceTask": "Service task",
+    "sendTask": "Send task",
+    "businessRuleTask": "Business rule task",
+    "scriptTask": "Script task",
+    "userTask": "User task",
+    "receiveTask": "Receive task",
+    "manualTask": "Manual task",
+    "task": "Task",
+    "exclusiveGateway": "Exclusive gateway",
+    "parallelGateway": "Parallel gateway",
+    "inclusiveGateway": "Inclusive gateway",
+    "eventBasedGateway": "Event-based gateway",
+    "subProcess": "Sub-process",
+    "callActivity": "Call activity",
+}
+
+
+@dataclass
+class Overlay:
+    """What to highlight on a diagram."""
+
+    active: dict[str, int] = field(default_factory=dict)  # element id -> active instances
+    completed: set[str] = field(default_factory=set)
+    taken_flows: set[str] = field(default_factory=set)
+    incidents: dict[str, int] = field(default_factory=dict)  # element id -> open incidents
+    notes: dict[str, str] = field(default_factory=dict)  # element id -> extra hover text
+    heat: dict[str, float] = field(default_factory=dict)  # element id -> 0..1 (heat map)
+
+
+def describe(el: Element) -> str:
+    """The element's kind in words, e.g. 'Timer boundary event (non-interrupting)'."""
+    label = KIND_LABELS.get(el.kind, el.kind)
+    if el.kind == "subProcess" and el.triggered_by_event:
+        label = "Event sub-process"
+    if el.event is not None:
+        label = f"{el.event.type.capitalize()} {label[0].lower()}{label[1:]}"
+    if el.kind == "boundaryEvent" and not el.cancel_activity:
+        label += " (non-interrupting)"
+    if el.loop is not None:
+        label += " (sequential multi-instance)" if el.loop.sequential else " (multi-instance)"
+    return label
+
+
+def render_svg(model: ProcessModel, overlay: Overlay | None = None, *, title: str = "") -> str:
+    """The whole diagram as one ``<svg>`` element (no scripts; styled by classes)."""
+    overlay = overlay or Overlay()
+    shapes = model.diagram.shapes
+    edges = model.diagram.edges
+    if not shapes:
+        return '<p class="empty">This process file has no diagram.</p>'
+    xs, ys = [], []
+    for shape in shapes.values():
+        xs += [shape.x, shape.x + shape.width]
+        ys += [shape.y, shape.y + shape.height + 30]
+    for edge in edges.values():
+        for x, y in edge.waypoints:
+            xs.append(x)
+            ys.append(y)
+    pad = 30
+    min_x, min_y = min(xs) - pad, min(ys) - pad
+    width, height = max(xs) - min_x + pad, max(ys) - min_y + pad
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="bpmn" role="img" '
+        f'viewBox="{min_x:.0f} {min_y:.0f} {width:.0f} {height:.0f}" '
+        f'width="{width:.0f}" height="{height:.0f}" aria-label="{escape(title or model.id)}">',
+        "<defs>"
+        '<marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
+        'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
+        'class="arrowhead"/></marker>'
+        '<marker id="arrow-taken" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
+        'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
+        'class="arrowhead taken"/></marker>'
+        "</defs>",
+    ]
+    # Containers first so that their children are drawn on top.
+    ordered = sorted(
+        (el for el in model.elements.values() if el.id in shapes),
+        key=lambda el: 0 if el.kind == "subProcess" else 1 if el.kind != "boundaryEvent" else 2,
+    )
+    for el in ordered:
+        if el.kind == "subProcess":
+            parts.append(_element(el, model, overlay))
+    for flow_id, flow in model.flows.items():
+        edge = edges.get(flow_id)
+        if edge is None or len(edge.waypoints) < 2:
+            continue
+        taken = flow_id in overlay.taken_flows
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in edge.waypoints)
+        marker = "arrow-taken" if taken else "arrow"
+        css = "flow taken" if taken else "flow"
+        name = escape(flow.name or "")
+        cond = escape(flow.condition or "")
+        tooltip = " ".join(filter(None, [name, cond])) or flow_id
+        parts.append(
+            f'<g class="{css}" data-flow-id="{escape(flow_id)}"><title>{tooltip}</title>'
+            f'<polyline points="{points}" marker-end="url(#{marker})"/></g>'
+        )
+        if flow.name and edge.label:
+            lb = edge.label
+            parts.append(_text(flow.name, lb.x + lb.width / 2, lb.y + 10, "flow-label"))
+    for _association_id, _source, _target in model.associations:
+        edge = edges.get(_association_id)
+        if edge and len(edge.waypoints) >= 2:
+            points = " ".join(f"{x:.1f},{y:.1f}" for x, y in edge.waypoints)
+            parts.append(f'<polyline class="association" points="{points}"/>')
+    for el in ordered:
+        if el.kind != "subProcess":
+            parts.append(_element(el, model, overlay))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _element(el: Element, model: ProcessModel, overlay: Overlay) -> str:
+    shape = model.diagram.shapes[el.id]
+    x, y, w, h = shape.x, shape.y, shape.width, shape.height
+    classes = ["el", el.kind]
+    active = overlay.active.get(el.id, 0)
+    incidents = overlay.incidents.get(el.id, 0)
+    if active:
+        classes.append("active")
+    if el.id in overlay.completed:
+        classes.append("completed")
+    if incidents:
+        classes.append("incident")
+    name = el.name or ""
+    tooltip = [f"{name or el.id} — {describe(el)}"]
+    if active:
+        tooltip.append(f"{active} active")
+    if incidents:
+        tooltip.append(f"{incidents} incident{'s' if incidents != 1 else ''}")
+    if el.id in overlay.notes:
+        tooltip.append(overlay.notes[el.id])
+    body: list[str] = []
+    if overlay.heat.get(el.id):
+        body.append(
+            f'<rect class="heat" x="{x - 6}" y="{y - 6}" width="{w + 12}" height="{h + 12}" '
+            f'rx="14" fill-opacity="{overlay.heat[el.id]:.2f}"/>'
+        )
+    if el.kind in TASK_KINDS or el.kind == "subProcess":
+        dashed = ' stroke-dasharray="4 3"' if el.triggered_by_event else ""
+        body.append(f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="10"{dashed}/>')
+        if el.kind == "callActivity":
+            body.append(f'<rect x="{x + 3}" y="{y + 3}" width="{w - 6}" height="{h - 6}" rx="8"/>')
+        icon = TASK_ICONS.get(el.kind)
+        if icon:
+            body.append(_text(icon, x + 12, y + 16, "icon"))
+        if el.kind == "subProcess":
+            body.append(_text(name, x + w / 2, y + 16, "label"))
+        else:
+            body.extend(_wrapped(name, x + w / 2, y + h / 2, w - 10))
+        if el.loop is not None:
+            mark = "≡" if el.loop.sequential else "⦀"
+            body.append(_text(mark, x + w / 2, y + h - 6, "icon"))
+    elif el.kind in GATEWAY_MARKERS:
+        cx, cy = x + w / 2, y + h / 2
+        body.append(
+            f'<polygon points="{cx},{y} {x + w},{cy} {cx},{y + h} {x},{cy}"/>'
+            + _text(GATEWAY_MARKERS[el.kind], cx, cy + 6, "marker")
+        )
+    else:
+        cx, cy, r = x + w / 2, y + h / 2, min(w, h) / 2
+        css = "event-end" if el.kind == "endEvent" else "event"
+        dashed = ' stroke-dasharray="4 3"' if not el.cancel_activity else ""
+        body.append(f'<circle class="{css}" cx="{cx}" cy="{cy}" r="{r}"{dashed}/>')
+        if el.kind in ("intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"):
+            body.append(f'<circle class="inner" cx="{cx}" cy="{cy}" r="{max(r - 3, 1)}"{dashed}/>')
+        if el.event is not None:
+            body.append(_text(EVENT_ICONS.get(el.event.type, "?"), cx, cy + 5, "icon"))
+    if name and el.kind not in TASK_KINDS and el.kind != "subProcess":
+        label = shape.label
+        if label is not None:
+            body.extend(
+                _wrapped(name, label.x + label.width / 2, label.y + 8, max(label.width, 90))
+            )
+        else:
+            body.extend(_wrapped(name, x + w / 2, y + h + 14, 100))
+    if active:
+        body.append(_badge(x + w - 2, y + h - 2, str(active), "badge-active"))
+    if incidents:
+        body.append(_badge(x + w - 2, y + 2, str(incidents), "badge-incident"))
+    return (
+        f'<a href="#element-{escape(el.id)}" class="{" ".join(classes)}" '
+        f'data-element-id="{escape(el.id)}"><title>{escape(" · ".join(tooltip))}</title>'
+        + "".join(body)
+        + "</a>"
+    )
+
+
+def _badge(x: float, y: float, text: str, css: str) -> str:
+    r = 9 + 3 * max(len(text) - 1, 0)
+    return (
+        f'<g class="{css}"><circle cx="{x}" cy="{y}" r="{r}"/>'
+        f'<text x="{x}" y="{y + 4}" text-anchor="middle">{escape(text)}</text></g>'
+    )
+
+
+def _text(text: str, x: float, y: float, css: str) -> str:
+    return f'<text class="{css}" x="{x:.1f}" y="{y:.1f}" text-anchor="middle">{escape(text)}</text>'
+
+
+def _wrapped(text: str, cx: float, cy: float, width: float) -> list[str]:
+    """Centre ``text`` on (cx, cy) in lines that fit ``width`` (about 6.5 px per character)."""
+    if not text:
+        return []
+    per_line = max(int(width / 6.5), 6)
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= per_line:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    lines = lines[:4]
+    top = cy - (len(lines) - 1) * 7
+    return [_text(line, cx, top + i * 14 + 4, "label") for i, line in enumerate(lines)]
+
+
+def heat(count: int, maximum: int) -> float:
+    """0..1 intensity for a heat-map count (log scale, so a few stand out from none)."""
+    if count <= 0 or maximum <= 0:
+        return 0.0
+    return math.log1p(count) / math.log1p(maximum)
