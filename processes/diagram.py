@@ -120,14 +120,7 @@ def render_svg(model: ProcessModel, overlay: Overlay | None = None, *, title: st
         f'<svg xmlns="http://www.w3.org/2000/svg" class="bpmn" role="img" '
         f'viewBox="{min_x:.0f} {min_y:.0f} {width:.0f} {height:.0f}" '
         f'width="{width:.0f}" height="{height:.0f}" aria-label="{escape(title or model.id)}">',
-        "<defs>"
-        '<marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
-        'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
-        'class="arrowhead"/></marker>'
-        '<marker id="arrow-taken" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
-        'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
-        'class="arrowhead taken"/></marker>'
-        "</defs>",
+        "<defs>" + _marker("arrow", "#22242a") + _marker("arrow-taken", "#2e7d4f") + "</defs>",
     ]
     # Containers first so that their children are drawn on top.
     ordered = sorted(
@@ -142,7 +135,8 @@ def render_svg(model: ProcessModel, overlay: Overlay | None = None, *, title: st
         if edge is None or len(edge.waypoints) < 2:
             continue
         taken = flow_id in overlay.taken_flows
-        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in edge.waypoints)
+        waypoints = _clip_to_target(edge.waypoints, shapes.get(flow.target), model, flow.target)
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in waypoints)
         marker = "arrow-taken" if taken else "arrow"
         css = "flow taken" if taken else "flow"
         name = escape(flow.name or "")
@@ -240,6 +234,58 @@ def _element(el: Element, model: ProcessModel, overlay: Overlay) -> str:
         f'data-element-id="{escape(el.id)}"><title>{escape(" · ".join(tooltip))}</title>'
         + "".join(body)
         + "</a>"
+    )
+
+
+def _clip_to_target(
+    waypoints: list[tuple[float, float]], shape, model: ProcessModel, target_id: str
+) -> list[tuple[float, float]]:
+    """End the flow on the target's outline when the file's last waypoint lies inside it.
+
+    Camunda Modeler ends flows on the outline; hand-made files often aim at the centre, which
+    would hide the arrowhead under the shape.
+    """
+    if shape is None or len(waypoints) < 2:
+        return waypoints
+    (x0, y0), (x1, y1) = waypoints[-2], waypoints[-1]
+    x, y, w, h = shape.x, shape.y, shape.width, shape.height
+    if not (x < x1 < x + w and y < y1 < y + h):
+        return waypoints
+    dx, dy = x1 - x0, y1 - y0
+    length = math.hypot(dx, dy)
+    if length == 0:
+        return waypoints
+    el = model.elements.get(target_id)
+    cx, cy = x + w / 2, y + h / 2
+    if el is not None and el.kind in GATEWAY_MARKERS:
+        # Diamond |px-cx|/(w/2) + |py-cy|/(h/2) = 1 along the segment's direction.
+        ux, uy = dx / length, dy / length
+        denom = abs(ux) / (w / 2) + abs(uy) / (h / 2)
+        t = 1 / denom if denom else 0
+        end = (cx - ux * t, cy - uy * t)
+    elif el is not None and el.kind.endswith("Event"):
+        r = min(w, h) / 2
+        end = (cx - dx / length * r, cy - dy / length * r)
+    else:
+        # Walk back from the end to the rectangle's border.
+        ts = []
+        if dx:
+            ts += [(x - x0) / dx, (x + w - x0) / dx]
+        if dy:
+            ts += [(y - y0) / dy, (y + h - y0) / dy]
+        inside = [t for t in ts if 0 <= t <= 1]
+        if not inside:
+            return waypoints
+        t = min(inside)
+        end = (x0 + dx * t, y0 + dy * t)
+    return [*waypoints[:-1], end]
+
+
+def _marker(marker_id: str, colour: str) -> str:
+    return (
+        f'<marker id="{marker_id}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="10" '
+        'markerHeight="10" markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+        f'<path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
     )
 
 

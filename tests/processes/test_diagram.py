@@ -81,3 +81,21 @@ def test_describe_and_heat():
     assert heat(0, 10) == 0.0
     assert heat(10, 10) == pytest.approx(1.0)
     assert 0 < heat(1, 10) < heat(5, 10) < 1
+
+
+def test_flows_end_on_the_target_outline_not_inside_it():
+    m = model("parallel-gateway.bpmn")
+    root = ET.fromstring(render_svg(m))
+    for g in root.iter(f"{SVG}g"):
+        flow_id = g.get("data-flow-id")
+        if not flow_id:
+            continue
+        points = g.find(f"{SVG}polyline").get("points").split()
+        x, y = (float(v) for v in points[-1].split(","))
+        shape = m.diagram.shapes[m.flows[flow_id].target]
+        inside = shape.x + 1 < x < shape.x + shape.width - 1 and (
+            shape.y + 1 < y < shape.y + shape.height - 1
+        )
+        kind = m.elements[m.flows[flow_id].target].kind
+        if kind.endswith("Task"):
+            assert not inside, flow_id
