@@ -353,8 +353,9 @@ class InstanceRun:
             for name, value in payload.items():
                 self.set_local(ei.key, name, value)
         results: dict[str, Any] = {}
+        context = self.visible(ei.key)
         for mapping in el.outputs:
-            context = self.visible(ei.key)
+            context.update(results)  # §1.10b: later mappings see earlier targets
             if mapping.source is None:
                 value = None
             else:
@@ -453,12 +454,14 @@ class InstanceRun:
             self._create_timer(el, ei, el, interrupting=True)
             self._activated(el, ei)
         elif kind == "exclusiveGateway":
-            self._activated(el, ei)
+            # The flow is chosen while ACTIVATING: an incident there is retried on resolve (§7.2).
             flow = self._choose_exclusive(el, ei)
+            self._activated(el, ei)
             self.complete(ei, flows=[flow] if flow else [])
         elif kind == "inclusiveGateway":
+            flows = self._choose_inclusive(el, ei)
             self._activated(el, ei)
-            self.complete(ei, flows=self._choose_inclusive(el, ei))
+            self.complete(ei, flows=flows)
         elif kind == "parallelGateway":
             self._activated(el, ei)
             self.complete(ei)
