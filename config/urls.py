@@ -13,8 +13,12 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("catalog/", include("vendors.urls")),
+    path("tasks/", include("processes.urls_tasks")),
+    path("incidents/", include("processes.urls_incidents")),
+    path("processes/", include("processes.urls_processes")),
     path("vendor/", include("vendors.portal_urls")),
     path("admin/", admin.site.urls),
+    path("v2/", include("processes.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -40,6 +40,7 @@ class ProcessDefinition(models.Model):
             )
         ]
         indexes = [models.Index(fields=["bpmn_process_id", "-version"])]
+        permissions = [("use_engine_api", "Can use the engine REST API")]
 
     def __str__(self) -> str:
         return f"{self.bpmn_process_id} v{self.version}"
