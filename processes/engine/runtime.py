@@ -437,7 +437,9 @@ class InstanceRun:
         elif kind == "scriptTask":
             self._open_boundaries(el, ei)
             self._activated(el, ei)
-            value = ex.to_variable(ex.evaluate("=" + el.script.expression, self.visible(ei.key)))
+            script = el.script.expression  # stored as written, normally "=..." (§11)
+            script = script if ex.is_expression(script) else "=" + script
+            value = ex.to_variable(ex.evaluate(script, self.visible(ei.key)))
             payload = {el.script.result_variable: value} if el.script.result_variable else None
             self.complete(ei, payload)
         elif kind == "userTask":
