@@ -15,3 +15,17 @@ app.autodiscover_tasks()
 def ping() -> str:
     """Round trip through the broker, used by health checks and tests."""
     return "pong"
+
+
+# One queue name per deployment (tests sharing a Redis server use their own).
+app.conf.task_default_queue = os.environ.get("CELERY_TASK_QUEUE", "celery")
+
+# The engine sweep (due timers, expired messages, timed-out jobs) every second; run the schedule
+# inside one worker with ``celery -A config worker -B`` (or a separate ``celery -A config beat``).
+app.conf.beat_schedule = {
+    "processes-tick": {
+        "task": "processes.tick",
+        "schedule": 1.0,
+        "options": {"expires": 5},
+    }
+}

@@ -93,6 +93,8 @@ class CommandContext:
         self.actor = actor
         self.keys = KeyAllocator()
         self.created_job_types: set[str] = set()
+        # Key -> type of each job made activatable by this command (queue-based workers).
+        self.created_job_keys: dict[int, str] = {}
         self.follow_ups: list[Callable[[], None]] = []
 
 
@@ -170,6 +172,7 @@ class InstanceRun:
         if self.new_jobs:
             Job.objects.bulk_create(self.new_jobs)
             self.ctx.created_job_types.update(job.type for job in self.new_jobs)
+            self.ctx.created_job_keys.update((job.key, job.type) for job in self.new_jobs)
         if self.new_tasks:
             UserTask.objects.bulk_create(self.new_tasks)
         if self.new_subs:
@@ -561,6 +564,10 @@ class InstanceRun:
             on_completed = EXTENSIONS.get("compensable_completed")
             if on_completed:
                 on_completed(self, el, ei)
+        if ei.data.get("compensation_throw"):  # §9.2: the waiting throw event counts handlers
+            handler_done = EXTENSIONS.get("compensation_handler_completed")
+            if handler_done:
+                handler_done(self, ei)
         if ei.data.get("mi_inner"):
             self.queue.append(lambda: self._mi_inner_done(ei))
             return

@@ -46,6 +46,8 @@ from .runtime import (
 
 # Called after commit with the job types that got new jobs (workers wake up on them).
 JOB_CREATED_LISTENERS: list[Callable[[set[str]], None]] = []
+# Called after commit with {job key: job type} of the jobs made activatable (queue dispatch).
+JOB_KEYS_CREATED_LISTENERS: list[Callable[[dict[int, str]], None]] = []
 # Called inside the deploy transaction for each new definition (start events: extensions).
 DEPLOY_HOOKS: list[Callable[[CommandContext, ProcessDefinition, ProcessModel], None]] = []
 # Called inside publish for message start events: (ctx, message, served process ids) -> keys.
@@ -82,11 +84,15 @@ def definition_by_key(key: int) -> ProcessDefinition:
 
 def _after_commit(ctx: CommandContext) -> None:
     types = set(ctx.created_job_types)
+    job_keys = dict(ctx.created_job_keys)
     follow_ups = list(ctx.follow_ups)
 
     def notify() -> None:
         for listener in JOB_CREATED_LISTENERS:
             listener(types)
+        if job_keys:
+            for keys_listener in JOB_KEYS_CREATED_LISTENERS:
+                keys_listener(job_keys)
         for follow_up in follow_ups:
             follow_up()
 
@@ -900,6 +906,7 @@ def resolve_incident(incident_key: int, *, actor_user: Any = None) -> None:
             job.state, job.activatable_at, job.deadline = Job.ACTIVATABLE, now, None
             job.save(update_fields=["state", "activatable_at", "deadline"])
             ctx.created_job_types.add(job.type)
+            ctx.created_job_keys[job.key] = job.type
             if ei is not None:
                 ei.has_incident = False
                 run.drop_wait(ei, "incident")

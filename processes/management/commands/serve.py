@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 
 class Command(BaseCommand):
     help = "Run the web server (and, when no Celery broker is configured, in-process workers)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument(
+            "--workers", type=int, default=4, help="in-process job worker threads (default 4)"
+        )
 
-    def handle(self, *args, **options):
-        call_command("runserver", options["addrport"], use_reloader=False, use_threading=True)
+    def handle(self, *args: Any, **options: Any) -> None:
+        pool = None
+        if settings.INPROCESS_WORKERS:
+            from processes.workers import start_inprocess_workers
+
+            pool = start_inprocess_workers(options["workers"])
+            self.stdout.write(f"In-process job workers: {pool.threads} threads and a ticker")
+        try:
+            call_command("runserver", options["addrport"], use_reloader=False, use_threading=True)
+        finally:
+            if pool is not None:
+                from processes.workers import stop_inprocess_workers
+
+                stop_inprocess_workers()

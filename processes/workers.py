@@ -1,0 +1,200 @@
+"""In-process job workers for the embedded engine when no Celery broker is configured.
+
+One ticker thread fires due timers, expires buffered messages and activates jobs of the types
+that have a registered handler; ``threads`` worker threads run the handlers. The ticker polls
+every ``interval`` seconds and wakes at once when a command creates jobs (the engine's
+after-commit notification). Activation happens in the ticker only, so on SQLite a single thread
+takes the write lock for it; handler outcomes are serialised by ``jobs.engine_guard``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from django.db import close_old_connections, connection
+
+from processes import jobs
+
+if TYPE_CHECKING:
+    from processes.engine.service import ActivatedJob
+
+logger = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+class WorkerPool:
+    """N handler threads plus a ticker; ``start()`` then ``stop()`` (or use as a context)."""
+
+    def __init__(
+        self,
+        threads: int = 4,
+        *,
+        interval: float = 0.5,
+        name: str = "inprocess",
+        expire_every: float = 5.0,
+    ) -> None:
+        self.threads = max(1, threads)
+        self.interval = interval
+        self.name = name
+        self.expire_every = expire_every
+        self._work: queue.Queue[object] = queue.Queue()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
+        self._listener: Callable[[set[str]], None] | None = None
+        self.errors = 0
+
+    # ------------------------------------------------------------------ life cycle
+    def start(self) -> WorkerPool:
+        from processes.engine import service
+
+        jobs.discover()
+
+        def on_jobs_created(types: set[str]) -> None:
+            if any(jobs.spec_for(t) is not None for t in types):
+                self._wake.set()
+
+        self._listener = on_jobs_created
+        service.JOB_CREATED_LISTENERS.append(on_jobs_created)
+        for index in range(self.threads):
+            thread = threading.Thread(
+                target=self._work_loop, name=f"{self.name}-worker-{index}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+        ticker = threading.Thread(target=self._tick_loop, name=f"{self.name}-ticker", daemon=True)
+        ticker.start()
+        self._threads.append(ticker)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking work, let running handlers finish, close each thread's connection.
+
+        Jobs activated but not yet run are left to time out and be activated again.
+        """
+        from processes.engine import service
+
+        if self._listener in service.JOB_CREATED_LISTENERS:
+            service.JOB_CREATED_LISTENERS.remove(self._listener)
+        self._stopping.set()
+        self._wake.set()
+        for _ in range(self.threads):
+            self._work.put(_STOP)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = []
+
+    def __enter__(self) -> WorkerPool:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wake(self) -> None:
+        """Look for work now instead of at the next interval."""
+        self._wake.set()
+
+    # ------------------------------------------------------------------ threads
+    def _tick_loop(self) -> None:
+        last_expiry = 0.0
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                try:
+                    close_old_connections()
+                    self._fire_timers()
+                    if time.monotonic() - last_expiry >= self.expire_every:
+                        last_expiry = time.monotonic()
+                        with jobs.engine_guard():
+                            from processes.engine import service
+
+                            service.expire_messages()
+                    activated = self._activate()
+                except Exception:
+                    self.errors += 1
+                    logger.exception("In-process ticker failed; retrying")
+                    connection.close()
+                    activated = 0
+                if activated:
+                    continue  # there may be more: look again without waiting
+                self._wake.wait(self.interval)
+        finally:
+            connection.close()
+
+    def _fire_timers(self) -> None:
+        from processes.engine import service
+
+        with jobs.engine_guard():
+            service.fire_due_timers()
+
+    def _activate(self) -> int:
+        """Activate jobs for the idle handler threads; returns how many were handed out."""
+        from processes.engine import service
+
+        capacity = 2 * self.threads - self._in_flight - self._work.qsize()
+        handed = 0
+        for job_type in jobs.handled_types():
+            if capacity <= 0:
+                break
+            spec = jobs.spec_for(job_type)
+            if spec is None:
+                continue
+            with jobs.engine_guard():
+                batch = service.activate_jobs(
+                    job_type, worker=self.name, timeout_ms=spec.timeout_ms, max_jobs=capacity
+                )
+            for activated in batch:
+                with self._in_flight_lock:
+                    self._in_flight += 1
+                self._work.put(activated)
+            capacity -= len(batch)
+            handed += len(batch)
+        return handed
+
+    def _work_loop(self) -> None:
+        try:
+            while True:
+                item = self._work.get()
+                if item is _STOP:
+                    return
+                try:
+                    close_old_connections()
+                    activated: ActivatedJob = item  # type: ignore[assignment]
+                    jobs.run_job(activated)
+                except Exception:
+                    self.errors += 1
+                    logger.exception("In-process worker failed to report a job outcome")
+                    connection.close()
+                finally:
+                    with self._in_flight_lock:
+                        self._in_flight -= 1
+                    self._wake.set()  # a slot is free, and the outcome may have made new jobs
+        finally:
+            connection.close()
+
+
+_pool: WorkerPool | None = None
+
+
+def start_inprocess_workers(threads: int = 4) -> WorkerPool:
+    """Start the process-wide pool (``manage.py serve`` calls this when no broker is set)."""
+    global _pool
+    if _pool is None:
+        _pool = WorkerPool(threads).start()
+    return _pool
+
+
+def stop_inprocess_workers() -> None:
+    global _pool
+    if _pool is not None:
+        _pool.stop()
+        _pool = None
