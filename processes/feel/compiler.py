@@ -196,61 +196,54 @@ class Compiler:
     def c_for_expr(self, node: Tree) -> Fn:
         iterations = self._iterations(node.children[:-1])
         body = self.compile(node.children[-1])
+        depth = len(iterations)
 
         def for_expr(s: Scope) -> Any:
-            lists = []
-            for _name, source in iterations:
-                values = source(s)
-                if type(values) is not list:
-                    s.warn("INVALID_TYPE", f"Expected list but found '{_describe(values)}'")
-                    return None
-                lists.append(values)
             results: list[Any] = []
             frame: dict[str, Any] = {"partial": results}
             inner = s.child(frame)
-            names = [n for n, _ in iterations]
 
             def loop(level: int) -> None:
-                name = names[level]
-                last = level == len(names) - 1
-                for v in lists[level]:
+                name, source = iterations[level]
+                values = source(inner)
+                if type(values) is not list:
+                    raise _NotAList(values)
+                last = level == depth - 1
+                for v in values:
                     frame[name] = v
                     if last:
                         results.append(body(inner))
                     else:
                         loop(level + 1)
 
-            loop(0)
+            try:
+                loop(0)
+            except _NotAList as error:
+                s.warn("INVALID_TYPE", f"Expected list but found '{_describe(error.value)}'")
+                return None
             return results
 
         return for_expr
 
     def c_quant_expr(self, node: Tree) -> Fn:
-        quantifier = str(node.children[0])
-        rest = node.children[1:-1]
-        pairs = []
-        for i in range(0, len(rest), 2):
-            pairs.append((self.name_of(rest[i]), self.compile(rest[i + 1])))
+        is_some = str(node.children[0]) == "some"
+        iterations = self._iterations(node.children[1:-1])
         cond = self.compile(node.children[-1])
-        is_some = quantifier == "some"
+        depth = len(iterations)
 
         def quantified(s: Scope) -> Any:
-            lists = []
-            for _name, source in pairs:
-                values = source(s)
-                if type(values) is not list:
-                    s.warn("INVALID_TYPE", f"Expected list but found '{_describe(values)}'")
-                    return None
-                lists.append(values)
             frame: dict[str, Any] = {}
             inner = s.child(frame)
-            names = [n for n, _ in pairs]
             outcomes: list[Any] = []
 
             def loop(level: int) -> bool:
-                for v in lists[level]:
-                    frame[names[level]] = v
-                    if level == len(names) - 1:
+                name, source = iterations[level]
+                values = source(inner)
+                if type(values) is not list:
+                    raise _NotAList(values)
+                for v in values:
+                    frame[name] = v
+                    if level == depth - 1:
                         r = cond(inner)
                         if r is is_some:
                             return True
@@ -259,8 +252,12 @@ class Compiler:
                         return True
                 return False
 
-            if loop(0):
-                return is_some
+            try:
+                if loop(0):
+                    return is_some
+            except _NotAList as error:
+                s.warn("INVALID_TYPE", f"Expected list but found '{_describe(error.value)}'")
+                return None
             for r in outcomes:
                 if type(r) is not bool:
                     return None
@@ -402,12 +399,8 @@ class Compiler:
 
         def interval(s: Scope) -> Any:
             a, b = low(s), high(s)
-            if a is not None and b is not None:
-                ka, kb = kind(a), kind(b)
-                if ka != kb:
-                    s.warn("INVALID_TYPE", f"Range endpoints differ: '{_describe(a)}'")
-                    return None
-            elif a is None and b is None:
+            if a is None or b is None or kind(a) != kind(b):
+                s.warn("INVALID_TYPE", f"Invalid range endpoints '{_describe(a)}'..'{_describe(b)}'")
                 return None
             return Range(a, b, start_included, end_included)
 
@@ -441,7 +434,7 @@ class Compiler:
                 return sub(s, a, b)
 
             return minus
-        impl = {"*": ops.mul, "/": ops.div, "**": ops.power}[op]
+        impl = {"*": ops.mul, "/": ops.div, "**": ops.power, "^": ops.power}[op]
         return lambda s: impl(s, left(s), right(s))
 
     def c_neg(self, node: Tree) -> Fn:
@@ -581,6 +574,12 @@ class Compiler:
 
 
 # --- helpers used by compiled closures -------------------------------------------------------
+
+
+class _NotAList(Exception):
+    def __init__(self, value: Any) -> None:
+        super().__init__()
+        self.value = value
 
 from processes.feel.runtime import TopScope as _TOP  # noqa: E402
 

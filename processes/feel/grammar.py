@@ -28,7 +28,7 @@ GRAMMAR = r"""
 if_expr: "if" expr "then" expr "else" expr
 for_expr: "for" iteration ("," iteration)* "return" expr
 iteration: name "in" sum (".." sum)?
-quant_expr: QUANTIFIER name "in" sum ("," name "in" sum)* "satisfies" expr
+quant_expr: QUANTIFIER iteration ("," iteration)* "satisfies" expr
 function_def: "function" "(" [param ("," param)*] ")" expr
 param: name (":" TYPE)?
 
@@ -85,12 +85,12 @@ interval: "[" sum ".." sum interval_end -> closed_interval
     | "]" sum ".." sum interval_end -> open_interval
 interval_end: "]" -> closed
     | ")" -> open
-    | "[" -> open
+    | INTERVAL_OPEN_END -> open
 
 entry: key ":" expr
 key: STRING -> string_key
    | key_part+ -> text_key
-?key_part: NAME | BNAME | NUMBER | ADD_OP | MUL_OP | POW_OP | SPECIAL_NAME | QUANTIFIER
+?key_part: NAME | KEY_OTHER | BNAME | NUMBER | ADD_OP | MUL_OP | POW_OP | SPECIAL_NAME | QUANTIFIER
      | "?" | "in" | "and" | "or" | "if" | "for" | "then" | "else" | "return" | "between"
      | "satisfies" | "function" | "null" | "true" | "false" | "." | INSTANCE_OF
 
@@ -102,7 +102,9 @@ name: NAME+ -> words
 COMP_OP: "<=" | ">=" | "!=" | "=" | "<" | ">"
 ADD_OP: "+" | "-"
 MUL_OP: "*" | "/"
-POW_OP: "**"
+INTERVAL_OPEN_END.2: /\[(?=\s*($|[,)\]=!<>]|and\b|or\b|then\b|else\b|return\b|satisfies\b))/
+KEY_OTHER: /[^\s"{}:,\[\]`()]+/
+POW_OP: "**" | "^"
 QUANTIFIER.2: /(some|every)(?![\w$])/
 INSTANCE_OF.2: /instance\s+of(?![\w$])/
 SPECIAL_NAME.2: /(date\s+and\s+time|years\s+and\s+months\s+duration|days\s+and\s+time\s+duration|get\s+or\s+else)(?![\w$])/

@@ -267,7 +267,7 @@ def _timezone_of(v: dt.time | dt.datetime) -> str | None:
 def property_of(v: Any, name: str) -> Any:
     """A temporal or range property, or ``MISSING`` when the value has no such property."""
     from processes.feel.runtime import MISSING
-    from processes.feel.values import Range
+    from processes.feel.values import Range, UnaryTest
 
     t = type(v)
     if t is _date or t is _datetime:
@@ -308,6 +308,16 @@ def property_of(v: Any, name: str) -> Any:
             return sign * (abs(v.months) // 12)
         if name == "months":
             return sign * (abs(v.months) % 12)
+    if t is UnaryTest:
+        op, value = v.op, v.value
+        if name == "start":
+            return value if op in (">", ">=", "=") else None
+        if name == "end":
+            return value if op in ("<", "<=", "=") else None
+        if name == "start included":
+            return op in (">=", "=")
+        if name == "end included":
+            return op in ("<=", "=")
     if t is Range:
         if name == "start":
             return v.start

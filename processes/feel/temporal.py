@@ -12,14 +12,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from processes.feel.values import YearMonthDuration
 
-_DATE_RE = re.compile(r"(-?\d{4,9})-(\d\d)-(\d\d)")
+_DATE_RE = re.compile(r"(-?(?:[1-9]\d{4,8}|\d{4}))-(\d\d)-(\d\d)")
 _TIME_RE = re.compile(
     r"(\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,9}))?)?"
-    r"(?:(Z|[+-]\d\d:\d\d(?::\d\d)?)(?:\[([\w/+\-]+)\])?|@([\w/+\-]+))?"
+    r"(?:([Zz]|[+-]\d\d:\d\d(?::\d\d)?)(?:\[([\w/+\-]+)\])?|@([\w/+\-]+))?"
 )
 _YM_RE = re.compile(r"(-)?P(?:(-?\d+)Y)?(?:(-?\d+)M)?")
 _DT_RE = re.compile(
-    r"(-)?P(?:(-?\d+)D)?(?:T(?:(-?\d+)H)?(?:(-?\d+)M)?(?:(-?\d+(?:\.\d+)?)S)?)?"
+    r"(-)?P(?:(-?\d+)D)?(?:T(?:(-?\d+)H)?(?:(-?\d+)M)?(?:(-?\d+(?:\.\d*)?)S)?)?"
 )
 
 
@@ -37,7 +37,7 @@ def zone(name: str) -> dt.tzinfo | None:
 
 
 def _offset(text: str) -> dt.tzinfo | None:
-    if text == "Z":
+    if text in ("Z", "z"):
         return dt.UTC
     sign = -1 if text[0] == "-" else 1
     parts = [int(p) for p in text[1:].split(":")]

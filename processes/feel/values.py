@@ -201,14 +201,14 @@ def feel_equal(a: Any, b: Any) -> bool | None:
             if feel_equal(x, b[k]) is not True:
                 return False
         return True
-    if ka == "date and time" or ka == "time":
+    if ka == "date and time":
         if is_zoned(a) != is_zoned(b):
             return None
-        if a.tzinfo is None:
-            return a == b
-        return a.replace(tzinfo=None) == b.replace(tzinfo=None) and tz_key(a.tzinfo) == tz_key(
-            b.tzinfo
-        )
+        return a == b
+    if ka == "time":
+        if is_zoned(a) != is_zoned(b):
+            return None
+        return time_key(a) == time_key(b)
     if ka == "range":
         return (
             a.start_included == b.start_included

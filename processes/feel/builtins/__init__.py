@@ -59,8 +59,8 @@ def invoke(
         n = len(positional)
         for fn in overloads:
             p = len(fn.params)
-            if fn.varargs and n >= p - 1 and (n != p or p == 0 or True):
-                if n == p and fn.varargs and _exact_list_call(fn, positional):
+            if fn.varargs and n >= max(1, p - 1):
+                if n == p and _exact_list_call(fn, positional):
                     args = positional
                 else:
                     args = positional[: p - 1] + [positional[p - 1 :]]
@@ -178,7 +178,7 @@ def date_like(v: Any) -> dt.date:
 
 def call_function(s: Scope, fn: Any, args: list[Any]) -> Any:
     """Call a FEEL function value from a built-in (e.g. ``sort``'s ``precedes``)."""
-    if type(fn) is not FeelFunction:
+    if type(fn) is not FeelFunction or (len(fn.params) != len(args) and not fn.varargs):
         raise InvalidArguments()
     return invoke(s, fn.name, [fn], args, None)
 

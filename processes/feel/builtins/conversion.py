@@ -45,14 +45,17 @@ def date(from_: Any, month: Any = None, day: Any = None) -> Any:
     raise InvalidArguments()
 
 
-@builtin("date and time", "from", "date, time")
-def date_and_time(first: Any, second: Any = None) -> Any:
-    if second is None:
-        if type(first) is str:
-            return parse_datetime(first)
-        if type(first) is dt.datetime:
-            return first
-        raise InvalidArguments()
+@builtin("date and time", "from")
+def date_and_time_from(first: Any) -> Any:
+    if type(first) is str:
+        return parse_datetime(first)
+    if type(first) is dt.datetime:
+        return first
+    raise InvalidArguments()
+
+
+@builtin("date and time", "date, time")
+def date_and_time(first: Any, second: Any) -> Any:
     if isinstance(first, dt.date) and type(second) is dt.time:
         d = first.date() if type(first) is dt.datetime else first
         return dt.datetime.combine(d, second.replace(tzinfo=None)).replace(tzinfo=second.tzinfo)

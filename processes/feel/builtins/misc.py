@@ -48,7 +48,10 @@ def is_(value1: Any, value2: Any) -> Any:
     import datetime as dt
 
     if isinstance(value1, (dt.time, dt.datetime)):
-        return value1 == value2 and value1.utcoffset() == value2.utcoffset()
+        from processes.feel.values import tz_key
+
+        same_clock = value1.replace(tzinfo=None) == value2.replace(tzinfo=None)
+        return same_clock and tz_key(value1.tzinfo) == tz_key(value2.tzinfo)
     return value1 == value2
 
 

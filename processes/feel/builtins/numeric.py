@@ -66,7 +66,7 @@ def decimal_mode(n: Any, scale: Any, mode: Any) -> Any:
     return round_to(n, scale, _MODES[name])
 
 
-@builtin("floor", "n", "n, scala")
+@builtin("floor", "n", "n, scala", "n, scale")
 def floor(n: Any, scale: Any = 0) -> Any:
     return round_to(n, scale, ROUND_FLOOR)
 
@@ -91,7 +91,7 @@ def round_half_up(n: Any, scale: Any) -> Any:
     return round_to(n, scale, ROUND_HALF_UP)
 
 
-@builtin("round half down", "n, scala")
+@builtin("round half down", "n, scala", "n, scale")
 def round_half_down(n: Any, scale: Any) -> Any:
     return round_to(n, scale, ROUND_HALF_DOWN)
 

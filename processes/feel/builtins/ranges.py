@@ -193,3 +193,23 @@ def coincides(a: Any, b: Any) -> Any:
         and a.start_included == b.start_included
         and a.end_included == b.end_included
     )
+
+
+@builtin("range", "from")
+def range_(from_: Any) -> Any:
+    """DMN 1.5 ``range("[1..3]")``: a range (or comparison test) from its FEEL text."""
+    if type(from_) is not str:
+        raise InvalidArguments()
+    from processes.feel.api import compile_expression
+    from processes.feel.errors import FeelError
+    from processes.feel.values import UnaryTest
+
+    try:
+        value = compile_expression(from_.strip()).evaluate_raw().value
+    except FeelError:
+        return None
+    if type(value) is Range:
+        return value
+    if type(value) is UnaryTest and value.op in ("<", "<=", ">", ">="):
+        return value
+    return None

@@ -120,6 +120,8 @@ def compile_pattern(pattern: str, flags: str = "") -> re.Pattern[str]:
             py_flags |= re.VERBOSE
         elif f == "q":
             pattern = re.escape(pattern)
+    if re.search(r"\[[^\]]*\\[1-9]", pattern):
+        raise InvalidArguments("invalid pattern: back reference in a character class")
     for java, py in _CLASS_MAP.items():
         pattern = pattern.replace(java, py)
     try:
