@@ -30,6 +30,8 @@ class Vendor(models.Model):
     sla_hours = models.PositiveIntegerField(default=24, validators=[MinValueValidator(1)])
     callback_secret = models.CharField(max_length=128, default=new_callback_secret)
     api_endpoint = models.URLField(blank=True)
+    # The vendor's connected account at the payment provider (Stripe: "acct_..."); payouts go there.
+    payout_account_id = models.CharField(max_length=120, blank=True)
     contact_email = models.EmailField(blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -134,6 +136,9 @@ class VendorSubOrder(ConcurrentTransitionMixin, models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Stock promised to this sub-order: set once each, so repeating a job never moves stock twice.
+    stock_reserved_at = models.DateTimeField(null=True, blank=True)
+    stock_released_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
