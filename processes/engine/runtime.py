@@ -890,8 +890,8 @@ class InstanceRun:
         if catcher_id == owner.element_id:  # catch event / receive task waiting itself
             self.complete(owner, payload or None)
             return True
-        owner_el = self.model.elements[owner.element_id]
-        if owner_el.kind == "eventBasedGateway":  # §3.6: first trigger wins
+        owner_el = self.model.elements.get(owner.element_id)  # None: the process itself
+        if owner_el is not None and owner_el.kind == "eventBasedGateway":  # §3.6: first trigger wins
             self._finish_event_gateway(owner, catcher, payload)
             return True
         if catcher.kind == "boundaryEvent":
