@@ -367,6 +367,13 @@ class Compiler:
 
             return cmp_test
         expression = self.compile(node)
+        if node.data in ("closed_interval", "open_interval"):
+
+            def interval_test(s: Scope, v: Any) -> Any:
+                r = expression(s)
+                return None if r is None else range_contains(r, v)
+
+            return interval_test
         uses_input = _uses_input(node)
 
         def expression_test(s: Scope, v: Any) -> Any:

@@ -209,6 +209,8 @@ def range_(from_: Any) -> Any:
     except FeelError:
         return None
     if type(value) is Range:
+        if feel_compare(value.start, value.end) == 1:
+            return None
         return value
     if type(value) is UnaryTest and value.op in ("<", "<=", ">", ">="):
         return value
