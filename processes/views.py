@@ -1,0 +1,402 @@
+"""Back-office pages of the process layer: tasklist, incidents, processes, instances."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from config.roles import MANAGERS, SUPPORT, has_role, role_required, staff_required
+
+from . import selectors
+from .diagram import describe, render_svg
+from .engine import service
+from .engine.runtime import Rejection
+from .forms import form_class_for
+from .models import ElementInstance, Incident, Job, ProcessDefinition, UserTask, Variable
+
+incident_roles = role_required(SUPPORT, MANAGERS)
+manager_required = role_required(MANAGERS)
+
+
+def _actor(request: HttpRequest) -> str:
+    return request.user.get_username()
+
+
+def _back(request: HttpRequest, fallback: str) -> HttpResponse:
+    if request.htmx:
+        return HttpResponseClientRedirect(fallback)
+    return redirect(fallback)
+
+
+# ------------------------------------------------------------------------------ tasklist
+@require_GET
+@staff_required
+def task_list(request: HttpRequest) -> HttpResponse:
+    queue = request.GET.get("queue", "mine")
+    if queue not in selectors.QUEUES or (queue == "all" and not has_role(request.user, MANAGERS)):
+        queue = "mine"
+    filters = {
+        "process_id": request.GET.get("process", "").strip(),
+        "name": request.GET.get("name", "").strip(),
+        "due_before": parse_date(request.GET.get("due_before", "") or "") or None,
+        "min_priority": _int_or_none(request.GET.get("min_priority")),
+        "sort": request.GET.get("sort", "completed" if queue == "completed" else "created"),
+    }
+    tasks = selectors.task_queue(user=request.user, queue=queue, **filters)
+    page = Paginator(tasks, 25).get_page(request.GET.get("page"))
+    summaries = selectors.instance_summaries(t.process_instance_key for t in page.object_list)
+    rows = [
+        {
+            "task": task,
+            "summary": summaries.get(task.process_instance_key),
+            "link": selectors.business_link(
+                getattr(summaries.get(task.process_instance_key), "business_key", "")
+            ),
+        }
+        for task in page.object_list
+    ]
+    queues = [
+        (key, label)
+        for key, label in selectors.QUEUES.items()
+        if key != "all" or has_role(request.user, MANAGERS)
+    ]
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "queue": queue,
+        "queues": queues,
+        "counts": selectors.queue_counts(user=request.user),
+        "page": page,
+        "rows": rows,
+        "filters": filters,
+        "process_ids": ProcessDefinition.objects.values_list("bpmn_process_id", flat=True)
+        .distinct()
+        .order_by("bpmn_process_id"),
+        "query": query.urlencode(),
+        "now": dt.datetime.now(dt.UTC),
+    }
+    return render(request, "processes/task_list.html", context)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _visible_task(request: HttpRequest, key: int) -> UserTask:
+    task = UserTask.objects.select_related("definition").filter(key=key).first()
+    if task is None or not selectors.can_see_task(request.user, task):
+        raise Http404("No such task.")
+    return task
+
+
+def _process_variables(task: UserTask) -> dict[str, Any]:
+    """Variables visible from the task's element instance (for the form and its context)."""
+    chain = []
+    key: int | None = task.element_instance_key
+    parents = dict(
+        ElementInstance.objects.filter(process_instance_key=task.process_instance_key).values_list(
+            "key", "scope_key"
+        )
+    )
+    while key is not None:
+        chain.append(key)
+        key = parents.get(key)
+    by_scope: dict[int, dict[str, Any]] = {}
+    for scope, name, value in Variable.objects.filter(scope_key__in=chain).values_list(
+        "scope_key", "name", "value"
+    ):
+        by_scope.setdefault(scope, {})[name] = value
+    visible: dict[str, Any] = {}
+    for scope in reversed(chain):
+        visible.update(by_scope.get(scope, {}))
+    return visible
+
+
+@require_GET
+@staff_required
+def task_detail(request: HttpRequest, key: int) -> HttpResponse:
+    task = _visible_task(request, key)
+    variables = _process_variables(task)
+    form_class = form_class_for(task)
+    form = form_class(task=task, process_variables=variables, user=request.user)
+    return _render_task(request, task, form)
+
+
+def _render_task(request: HttpRequest, task: UserTask, form: Any, status: int = 200):
+    summary = selectors.instance_summaries([task.process_instance_key]).get(
+        task.process_instance_key
+    )
+    context = {
+        "task": task,
+        "form": form,
+        "form_context": form.context(),
+        "summary": summary,
+        "link": selectors.business_link(summary.business_key) if summary else None,
+        "can_complete": task.state == UserTask.CREATED
+        and task.assignee in ("", request.user.get_username()),
+        "is_manager": has_role(request.user, MANAGERS),
+        "assignable": _assignable_users(task) if has_role(request.user, MANAGERS) else [],
+    }
+    return render(request, "processes/task_detail.html", context, status=status)
+
+
+def _assignable_users(task: UserTask) -> list[str]:
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(is_active=True)
+    if task.candidate_groups or task.candidate_users:
+        users = users.filter(groups__name__in=task.candidate_groups) | users.filter(
+            username__in=task.candidate_users
+        )
+    return sorted(set(users.values_list("username", flat=True)))
+
+
+@require_POST
+@staff_required
+def task_claim(request: HttpRequest, key: int) -> HttpResponse:
+    task = _visible_task(request, key)
+    try:
+        service.assign_user_task(
+            task.key, _actor(request), allow_override=False, actor=_actor(request)
+        )
+        messages.success(request, f"You now own “{task.name}”.")
+    except Rejection as rejection:
+        messages.error(request, rejection.message)
+    return _back(request, reverse("tasks:detail", args=[task.key]))
+
+
+@require_POST
+@staff_required
+def task_unclaim(request: HttpRequest, key: int) -> HttpResponse:
+    task = _visible_task(request, key)
+    if task.assignee != _actor(request) and not has_role(request.user, MANAGERS):
+        raise PermissionDenied("Only the assignee or a manager can give a task back.")
+    try:
+        service.unassign_user_task(task.key, actor=_actor(request))
+        messages.success(request, f"“{task.name}” is back in the queue.")
+    except Rejection as rejection:
+        messages.error(request, rejection.message)
+    return _back(request, reverse("tasks:detail", args=[task.key]))
+
+
+@require_POST
+@manager_required
+def task_assign(request: HttpRequest, key: int) -> HttpResponse:
+    task = _visible_task(request, key)
+    assignee = request.POST.get("assignee", "").strip()
+    if assignee not in _assignable_users(task):
+        messages.error(request, "Choose someone from the task's groups.")
+    else:
+        try:
+            service.assign_user_task(task.key, assignee, actor=_actor(request))
+            messages.success(request, f"Assigned to {assignee}.")
+        except Rejection as rejection:
+            messages.error(request, rejection.message)
+    return _back(request, reverse("tasks:detail", args=[task.key]))
+
+
+@require_POST
+@staff_required
+def task_complete(request: HttpRequest, key: int) -> HttpResponse:
+    task = _visible_task(request, key)
+    user = _actor(request)
+    if task.state != UserTask.CREATED:
+        messages.error(request, "This task is already done.")
+        return redirect("tasks:detail", key=task.key)
+    if task.assignee and task.assignee != user:
+        raise PermissionDenied(f"This task is assigned to {task.assignee}.")
+    variables = _process_variables(task)
+    form = form_class_for(task)(
+        request.POST, task=task, process_variables=variables, user=request.user
+    )
+    if not form.is_valid():
+        return _render_task(request, task, form, status=400)
+    try:
+        if not task.assignee:
+            service.assign_user_task(task.key, user, allow_override=False, actor=user)
+        service.complete_user_task(task.key, form.variables(), actor=user)
+    except Rejection as rejection:
+        messages.error(request, rejection.message)
+        return redirect("tasks:detail", key=task.key)
+    messages.success(request, f"“{task.name}” completed.")
+    summary = selectors.instance_summaries([task.process_instance_key]).get(
+        task.process_instance_key
+    )
+    link = selectors.business_link(summary.business_key) if summary else None
+    return redirect(link or reverse("tasks:list"))
+
+
+# ------------------------------------------------------------------------------ incidents
+@require_GET
+@incident_roles
+def incident_list(request: HttpRequest) -> HttpResponse:
+    process_id = request.GET.get("process", "")
+    error_type = request.GET.get("error_type", "")
+    incidents = selectors.open_incidents(process_id=process_id, error_type=error_type)
+    page = Paginator(incidents, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "processes/incident_list.html",
+        {
+            "groups": selectors.incident_groups(),
+            "page": page,
+            "process_id": process_id,
+            "error_type": error_type,
+        },
+    )
+
+
+@require_GET
+@incident_roles
+def incident_detail(request: HttpRequest, key: int) -> HttpResponse:
+    incident = Incident.objects.select_related("definition").filter(key=key).first()
+    if incident is None:
+        raise Http404("No such incident.")
+    variables = Variable.objects.filter(
+        process_instance_key=incident.process_instance_key
+    ).order_by("scope_key", "name")
+    return render(
+        request,
+        "processes/incident_detail.html",
+        {
+            "incident": incident,
+            "job": selectors.incident_job(incident),
+            "variables": variables,
+            "instance_active": ElementInstance.objects.filter(
+                key=incident.element_instance_key, state=ElementInstance.ACTIVE
+            ).exists(),
+        },
+    )
+
+
+@require_POST
+@incident_roles
+def incident_resolve(request: HttpRequest, key: int) -> HttpResponse:
+    incident = Incident.objects.filter(key=key).first()
+    if incident is None:
+        raise Http404("No such incident.")
+    detail_url = reverse("incidents:detail", args=[key])
+    raw_variables = request.POST.get("variables", "").strip()
+    try:
+        if raw_variables:
+            try:
+                document = json.loads(raw_variables)
+            except json.JSONDecodeError as error:
+                messages.error(request, f"Variables must be a JSON object: {error}")
+                return redirect(detail_url)
+            if not isinstance(document, dict):
+                messages.error(request, 'Variables must be a JSON object, like {"amount": 10}.')
+                return redirect(detail_url)
+            service.set_variables(incident.element_instance_key, document, local=False)
+        job = Job.objects.filter(key=incident.job_key).first() if incident.job_key else None
+        if job is not None:
+            retries = max(_int_or_none(request.POST.get("retries")) or 1, 1)
+            if job.retries != retries:
+                service.update_job(job.key, retries=retries)
+        service.resolve_incident(incident.key, actor_user=request.user)
+    except Rejection as rejection:
+        messages.error(request, rejection.message)
+        return redirect(detail_url)
+    messages.success(request, "Incident resolved; the step runs again.")
+    return redirect("incidents:list")
+
+
+# ------------------------------------------------------------------------------ processes
+@require_GET
+@manager_required
+def process_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "processes/process_list.html", {"processes": selectors.definitions_overview()}
+    )
+
+
+@require_GET
+@manager_required
+def process_detail(request: HttpRequest, key: int) -> HttpResponse:
+    definition = ProcessDefinition.objects.filter(key=key).first()
+    if definition is None:
+        raise Http404("No such process version.")
+    model = service.model_of(definition)
+    overlay, active = selectors.definition_heat(definition)
+    elements = [
+        {
+            "element": el,
+            "kind": describe(el),
+            "active": active.get(el.id, 0),
+            "incidents": overlay.incidents.get(el.id, 0),
+        }
+        for el in model.elements.values()
+    ]
+    instances = ElementInstance.objects.filter(
+        definition=definition, element_type="PROCESS"
+    ).order_by("-started_at")[:20]
+    return render(
+        request,
+        "processes/process_detail.html",
+        {
+            "definition": definition,
+            "svg": render_svg(model, overlay, title=definition.name or definition.bpmn_process_id),
+            "elements": elements,
+            "instances": instances,
+        },
+    )
+
+
+@require_GET
+@staff_required
+def instance_detail(request: HttpRequest, key: int) -> HttpResponse:
+    detail = selectors.instance_detail(key)
+    if detail is None:
+        raise Http404("No such process instance.")
+    template = "processes/instance_detail.html"
+    if request.htmx:
+        template += "#workflow"
+    return render(request, template, instance_context(request, detail))
+
+
+def instance_context(request: HttpRequest, detail: selectors.InstanceDetail) -> dict[str, Any]:
+    """Context of the workflow partial (also embedded in the order page)."""
+    elements = {
+        el.id: {"element": el, "kind": describe(el)}
+        for el in detail.model.elements.values()
+        if el.id in detail.overlay.active
+        or el.id in detail.overlay.incidents
+        or el.id in detail.overlay.completed
+    }
+    return {
+        "detail": detail,
+        "svg": render_svg(detail.model, detail.overlay, title=detail.summary.process_name),
+        "elements": elements.values(),
+        "can_cancel": has_role(request.user, MANAGERS)
+        and detail.root.state == ElementInstance.ACTIVE
+        and not detail.root.parent_process_instance_key,
+        "can_resolve": has_role(request.user, SUPPORT, MANAGERS),
+        "is_active": detail.root.state == ElementInstance.ACTIVE,
+        "link": selectors.business_link(detail.root.business_key),
+        "now": dt.datetime.now(dt.UTC),
+    }
+
+
+@require_POST
+@manager_required
+def instance_cancel(request: HttpRequest, key: int) -> HttpResponse:
+    try:
+        service.cancel_instance(key, actor=_actor(request))
+        messages.success(request, "Process instance cancelled.")
+    except Rejection as rejection:
+        messages.error(request, rejection.message)
+    return _back(request, request.POST.get("next") or reverse("processes:instance", args=[key]))
