@@ -6,9 +6,6 @@ class ProcessesConfig(AppConfig):
     name = "processes"
 
     def ready(self) -> None:
-        from .engine import extensions  # noqa: F401
-
-    def ready(self) -> None:
         # With a broker, jobs with a registered handler are enqueued on commit (processes.tasks).
         from processes.tasks import install_dispatch
 

@@ -891,7 +891,8 @@ class InstanceRun:
             self.complete(owner, payload or None)
             return True
         owner_el = self.model.elements.get(owner.element_id)  # None: the process itself
-        if owner_el is not None and owner_el.kind == "eventBasedGateway":  # §3.6: first trigger wins
+        # §3.6: first trigger wins
+        if owner_el is not None and owner_el.kind == "eventBasedGateway":
             self._finish_event_gateway(owner, catcher, payload)
             return True
         if catcher.kind == "boundaryEvent":
