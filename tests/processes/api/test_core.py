@@ -238,8 +238,14 @@ def test_throw_job_error_without_catch_raises_incident(api: EngineClient) -> Non
 
 
 def test_throw_job_error_caught_by_boundary(api: EngineClient) -> None:
-    xml = (BPMN_DIR / "error-boundary.bpmn").read_text()
-    api.deploy_ok("error-boundary.bpmn", xml)
+    api.deploy_ok("error-boundary.bpmn", (BPMN_DIR / "error-boundary.bpmn").read_bytes())
+    key = api.start("error-boundary")
+    (job,) = api.activate("reserve-inventory")
+    thrown = api.post(f"jobs/{job['jobKey']}/error", {"errorCode": "OUT_OF_STOCK"})
+    assert thrown.status_code == 204
+    (handler,) = api.activate("handle-failure")
+    assert handler["processInstanceKey"] == key
+    assert api.search("incidents", {"filter": {"processInstanceKey": key}})["items"] == []
 
 
 def test_update_job(api: EngineClient) -> None:
