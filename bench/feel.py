@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from processes import feel  # noqa: E402
-from processes.feel.api import compile_expression  # noqa: E402
+from processes import feel
+from processes.feel.api import compile_expression
 
 VARIABLES = {
     "amount": 742.5,
@@ -55,7 +55,7 @@ EXPRESSIONS = [
     "fraudScore between 50 and 79",
     'order.customer.tier in ("gold", "platinum")',
     "not(returnRequested) and amount <= 1000",
-    'some i in items satisfies i.price > 100',
+    "some i in items satisfies i.price > 100",
     'order.createdAt + duration("PT" + string(vendor.slaHours) + "H")',
     "is defined(order.coupon)",
     'string join(distinct values(items.vendor), ", ")',

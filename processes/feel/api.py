@@ -59,7 +59,7 @@ def _parse(expression: str, start: str) -> Tree:
 class CompiledExpression:
     """A parsed and compiled FEEL expression; evaluate it any number of times."""
 
-    __slots__ = ("text", "_fn")
+    __slots__ = ("_fn", "text")
 
     def __init__(self, text: str, fn: Callable[[Scope], Any]) -> None:
         self.text = text
@@ -145,7 +145,9 @@ def _quote_name(expression: str, name: str) -> str:
     pattern = re.compile(r"(?<![\w$])" + re.escape(name) + r"(?![\w$])")
     out, last = [], 0
     for m in _SEGMENT.finditer(expression):
-        out.append(pattern.sub("`" + name.replace("\\", "\\\\") + "`", expression[last : m.start()]))
+        out.append(
+            pattern.sub("`" + name.replace("\\", "\\\\") + "`", expression[last : m.start()])
+        )
         out.append(m.group(0))
         last = m.end()
     out.append(pattern.sub(lambda _m: "`" + name + "`", expression[last:]))
@@ -229,7 +231,7 @@ def _compile_unary_tests(tests: str) -> Callable[[Scope, Any], Any]:
 def evaluate_unary_tests(
     tests: str, input_value: Any, variables: Mapping[str, Any] | None = None
 ) -> bool | None:
-    """Whether ``input_value`` satisfies the unary tests (``< 5, [10..20]``, ``-``, ``not(...)``)."""
+    """Whether ``input_value`` satisfies unary tests (``< 5, [10..20]``, ``-``, ``not(...)``)."""
     test = _compile_unary_tests(tests)
     value = from_python(input_value)
     scope = TopScope(dict(variables or {}), None, [])

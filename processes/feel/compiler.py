@@ -407,7 +407,9 @@ class Compiler:
         def interval(s: Scope) -> Any:
             a, b = low(s), high(s)
             if a is None or b is None or kind(a) != kind(b):
-                s.warn("INVALID_TYPE", f"Invalid range endpoints '{_describe(a)}'..'{_describe(b)}'")
+                s.warn(
+                    "INVALID_TYPE", f"Invalid range endpoints '{_describe(a)}'..'{_describe(b)}'"
+                )
                 return None
             return Range(a, b, start_included, end_included)
 
@@ -587,6 +589,7 @@ class _NotAList(Exception):
     def __init__(self, value: Any) -> None:
         super().__init__()
         self.value = value
+
 
 from processes.feel.runtime import TopScope as _TOP  # noqa: E402
 

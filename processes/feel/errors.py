@@ -32,7 +32,7 @@ class FeelEvaluationError(FeelError):
 
 
 @dataclass(frozen=True, slots=True)
-class Warning:  # noqa: A001 - the name mirrors Camunda's "suppressed failure" warnings
+class Warning:
     """A suppressed failure: the evaluation went on with ``null``."""
 
     type: str

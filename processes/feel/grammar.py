@@ -14,9 +14,25 @@ from __future__ import annotations
 from lark import Lark
 
 # FEEL whitespace (DMN 1.5 rules 61-62).
-_WS = r"[\u0009-\u000D\u0020\u0085\u00A0\u1680\u180E\u2000-\u200B\u2028\u2029\u202F\u205F\u3000\uFEFF]+"
+_WS = (
+    r"[\u0009-\u000D\u0020\u0085\u00A0\u1680\u180E\u2000-\u200B"
+    r"\u2028\u2029\u202F\u205F\u3000\uFEFF]+"
+)
+# Built-in names and type names that contain keywords.
+_SPECIAL = r"date\s+and\s+time|years\s+and\s+months\s+duration|days\s+and\s+time\s+duration"
+# The type after ``instance of``: simple names, list<...>, context<...>, function<...> -> T.
+_ANGLE = r"<(?:[^<>]|<(?:[^<>]|<[^<>]*>)*>)*>"
+_TYPE = (
+    r"(?:list|range|context|function)\s*"
+    + _ANGLE
+    + r"(?:\s*->\s*(?:[\w$]+(?:\s+and\s+[\w$]+)*(?:\s*<(?:[^<>]|<[^<>]*>)*>)?))?"
+    + "|"
+    + _SPECIAL
+    + r"|[\w$]+"
+)
 
-GRAMMAR = r"""
+GRAMMAR = (
+    r"""
 ?start: expr
 
 ?expr: if_expr
@@ -107,9 +123,9 @@ KEY_OTHER: /[^\s"{}:,\[\]`()]+/
 POW_OP: "**" | "^"
 QUANTIFIER.2: /(some|every)(?![\w$])/
 INSTANCE_OF.2: /instance\s+of(?![\w$])/
-SPECIAL_NAME.2: /(date\s+and\s+time|years\s+and\s+months\s+duration|days\s+and\s+time\s+duration|get\s+or\s+else)(?![\w$])/
+SPECIAL_NAME.2: /(__SPECIAL__|get\s+or\s+else)(?![\w$])/
 EMPTY_LIST.3: /\[\s*\]/
-TYPE.3: /(?:list|range|context|function)\s*<(?:[^<>]|<(?:[^<>]|<[^<>]*>)*>)*>(?:\s*->\s*(?:[\w$]+(?:\s+and\s+[\w$]+)*(?:\s*<(?:[^<>]|<[^<>]*>)*>)?))?|date\s+and\s+time|years\s+and\s+months\s+duration|days\s+and\s+time\s+duration|[\w$]+/
+TYPE.3: /__TYPE__/
 NUMBER: /\d+(\.\d+)?|\.\d+/
 STRING: /"(?:[^"\\]|\\.)*"/s
 NAME: /(?!\d)[\w$\u00B7\u0300-\u036F\u203F-\u2040]+/
@@ -119,6 +135,9 @@ WS: /__WS__/
 %ignore WS
 %ignore COMMENT
 """.replace("__WS__", _WS)
+    .replace("__SPECIAL__", _SPECIAL)
+    .replace("__TYPE__", _TYPE)
+)
 
 _START = ["start", "unary_tests"]
 

@@ -79,9 +79,8 @@ def add(s: Scope, a: Any, b: Any) -> Any:
                 return add_months(a, b.months)
             if tb is _td:
                 return a + b
-        elif ta is _time:
-            if tb is _td:
-                return time_plus_td(a, b)
+        elif ta is _time and tb is _td:
+            return time_plus_td(a, b)
     except (OverflowError, ValueError, InvalidOperation):
         return None
     _fail(s, "add", a, b)

@@ -23,7 +23,7 @@ MISSING: Any = _Missing()
 class Scope:
     """A frame of variable bindings chained to its parent; all frames share ``warnings``."""
 
-    __slots__ = ("vars", "parent", "warnings")
+    __slots__ = ("parent", "vars", "warnings")
 
     def __init__(self, vars: Mapping[str, Any], parent: Scope | None, warnings: list[Warning]):
         self.vars = vars

@@ -1,4 +1,4 @@
-"""``instance of`` type checks, built from the type text (``list<number>``, ``context<a: string>``)."""
+"""``instance of`` type checks built from the type text (``list<number>``, ``context<a: x>``)."""
 
 from __future__ import annotations
 
@@ -57,16 +57,16 @@ def type_check(text: str) -> Check:
             return lambda v: type(v) is list and all(item(x) for x in v)
         if head == "range":
             item = type_check(inner)
-            return lambda v: kind(v) == "range" and all(
-                x is None or item(x) for x in (v.start, v.end)
+            return lambda v: (
+                kind(v) == "range" and all(x is None or item(x) for x in (v.start, v.end))
             )
         if head == "context":
             fields = []
             for part in _split_top(inner):
                 name, _, t = part.partition(":")
                 fields.append((name.strip(), type_check(t.strip())))
-            return lambda v: type(v) is dict and all(
-                name in v and check(v[name]) for name, check in fields
+            return lambda v: (
+                type(v) is dict and all(name in v and check(v[name]) for name, check in fields)
             )
         if head == "function":
             return lambda v: kind(v) == "function"

@@ -4,9 +4,10 @@ Internal representation:
 
 * number: ``int`` or ``decimal.Decimal`` (never ``bool`` or ``float``)
 * string ``str``, boolean ``bool``, null ``None``
-* date ``datetime.date``; time ``datetime.time`` (naive = local); date and time ``datetime.datetime``
-  (naive = local); days and time duration ``datetime.timedelta``; years and months duration
-  :class:`YearMonthDuration`
+* date ``datetime.date``; time ``datetime.time`` (naive = local);
+  date and time ``datetime.datetime`` (naive = local);
+  days and time duration ``datetime.timedelta``;
+  years and months duration :class:`YearMonthDuration`
 * list ``list``, context ``dict`` (insertion ordered), :class:`Range`, :class:`FeelFunction`
 """
 
@@ -61,7 +62,7 @@ class UnaryTest:
 class FeelFunction:
     """A callable FEEL function (built-in or user defined)."""
 
-    __slots__ = ("name", "params", "impl", "varargs", "needs_state")
+    __slots__ = ("impl", "name", "needs_state", "params", "varargs")
 
     def __init__(
         self,
@@ -190,17 +191,11 @@ def feel_equal(a: Any, b: Any) -> bool | None:
     if ka == "list":
         if len(a) != len(b):
             return False
-        for x, y in zip(a, b, strict=True):
-            if feel_equal(x, y) is not True:
-                return False
-        return True
+        return all(feel_equal(x, y) is True for x, y in zip(a, b, strict=True))
     if ka == "context":
         if a.keys() != b.keys():
             return False
-        for k, x in a.items():
-            if feel_equal(x, b[k]) is not True:
-                return False
-        return True
+        return all(feel_equal(x, b[k]) is True for k, x in a.items())
     if ka == "date and time":
         if is_zoned(a) != is_zoned(b):
             return None

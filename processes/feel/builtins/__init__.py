@@ -63,7 +63,7 @@ def invoke(
                 if n == p and _exact_list_call(fn, positional):
                     args = positional
                 else:
-                    args = positional[: p - 1] + [positional[p - 1 :]]
+                    args = [*positional[: p - 1], positional[p - 1 :]]
                 chosen = fn
                 break
             if p == n:

@@ -15,10 +15,7 @@ from processes.feel.values import D34, feel_compare, feel_equal, is_number
 
 
 def _contains(items: list[Any], value: Any) -> bool:
-    for x in items:
-        if feel_equal(x, value) is True:
-            return True
-    return False
+    return any(feel_equal(x, value) is True for x in items)
 
 
 @builtin("list contains", "list, element")
@@ -177,9 +174,8 @@ def sublist(items: Any, start: Any, length: Any = None) -> Any:
     items = lst(items)
     pos = integer(start)
     n = len(items)
-    if pos == 0 or abs(pos) > n:
-        if pos == 0 or pos > n or pos < -n:
-            raise InvalidArguments()
+    if (pos == 0 or abs(pos) > n) and (pos == 0 or pos > n or pos < -n):
+        raise InvalidArguments()
     begin = pos - 1 if pos > 0 else n + pos
     if length is None:
         return items[begin:]

@@ -7,11 +7,12 @@ import os
 import random
 import time
 import uuid as uuid_module
+from decimal import Decimal
 from typing import Any
 
 from processes.feel.builtins import builtin, text
 from processes.feel.errors import FeelEvaluationError, InvalidArguments
-from processes.feel.values import D34, kind, to_python
+from processes.feel.values import kind
 
 
 @builtin("not", "negand")
@@ -58,19 +59,16 @@ def is_(value1: Any, value2: Any) -> Any:
 @builtin("uuid", "")
 def uuid() -> str:
     """A time-ordered (version 7) UUID."""
-    millis = int(time.time() * 1000)
+    millis = int(time.time() * 1000) & ((1 << 48) - 1)
     rand = int.from_bytes(os.urandom(10), "big")
-    value = (millis & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76
-    value |= (rand >> 68) & 0xFFF << 64 if False else ((rand >> 68) & 0xFFF) << 64
-    value |= 0b10 << 62
+    value = millis << 80 | 0x7 << 76 | ((rand >> 62) & 0xFFF) << 64 | 0b10 << 62
     value |= rand & ((1 << 62) - 1)
     return str(uuid_module.UUID(int=value))
 
 
 @builtin("random number", "")
 def random_number() -> Any:
-    return D34.plus(random.random().__repr__() and __import__("decimal").Decimal(random.random()))
+    return Decimal(repr(random.random()))
 
 
 @builtin("to base64", "value")
@@ -100,6 +98,3 @@ def cycle(first: Any, second: Any = None) -> Any:
     if type(first) is not int:
         raise InvalidArguments()
     return f"R{first}/" + (feel_string(second) or "")
-
-
-__all__ = ["to_python"]

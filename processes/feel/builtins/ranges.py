@@ -140,9 +140,7 @@ def includes(a: Any, b: Any) -> Any:
     if not _is_range(b):
         cs = _c(a.start, b)
         ce = _c(a.end, b)
-        return (
-            (cs < 0 and ce > 0) or (cs == 0 and a.start_included) or (ce == 0 and a.end_included)
-        )
+        return (cs < 0 and ce > 0) or (cs == 0 and a.start_included) or (ce == 0 and a.end_included)
     cs = _c(a.start, b.start)
     ce = _c(a.end, b.end)
     return (cs < 0 or (cs == 0 and (a.start_included or not b.start_included))) and (
