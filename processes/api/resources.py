@@ -8,7 +8,14 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
 from processes.engine.service import model_of
-from processes.models import ElementInstance, Incident, ProcessDefinition, UserTask, Variable
+from processes.models import (
+    ElementInstance,
+    Incident,
+    Job,
+    ProcessDefinition,
+    UserTask,
+    Variable,
+)
 
 from .base import format_date, key_text
 from .errors import ValidationFailed
@@ -171,6 +178,34 @@ def _pi_element_incident(queryset: QuerySet, raw: Any, name: str) -> Q:
     return cond if raw is True else ~cond
 
 
+def _pi_retries_left(queryset: QuerySet, raw: Any, name: str) -> Q:
+    """Instances with a job that still has retries (``hasRetriesLeft``)."""
+    if not isinstance(raw, bool):
+        raise_bool(name, raw)
+    with_retries = Job.objects.filter(retries__gt=0).exclude(
+        state__in=[Job.COMPLETED, Job.CANCELED, Job.ERROR_THROWN]
+    )
+    cond = Q(key__in=with_retries.values("process_instance_key"))
+    return cond if raw else ~cond
+
+
+def java_hash(text: str) -> int:
+    """Java's ``String.hashCode`` (Camunda's incident error hash code)."""
+    value = 0
+    for unit in text.encode("utf-16-be").hex(" ", 2).split():
+        value = (31 * value + int(unit, 16)) & 0xFFFFFFFF
+    return value - 2**32 if value >= 2**31 else value
+
+
+def _pi_error_hash(queryset: QuerySet, raw: Any, name: str) -> Q:
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise ValidationFailed(f"The value for {name} is '{raw}' but must be an integer")
+    rows = Incident.objects.filter(state=Incident.ACTIVE).values_list(
+        "process_instance_key", "error_message"
+    )
+    return Q(key__in={key for key, message in rows if java_hash(message) == raw})
+
+
 def _nothing_unless_absent(queryset: QuerySet, raw: Any, name: str) -> Q:
     """Fields the engine does not record (tags, batch operations): nothing matches a value."""
     return Q(pk__in=[])
@@ -196,6 +231,8 @@ PROCESS_INSTANCE_SEARCH = SearchSpec(
         "elementInstanceState": Field(custom=_pi_element(Field("state", choices=ELEMENT_STATES))),
         "hasElementInstanceIncident": Field(custom=_pi_element_incident),
         "errorMessage": Field(custom=_pi_error_message),
+        "hasRetriesLeft": Field(custom=_pi_retries_left),
+        "incidentErrorHashCode": Field(custom=_pi_error_hash),
         "tags": Field(custom=_nothing_unless_absent),
         "batchOperationId": Field(custom=_nothing_unless_absent),
     },
