@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 import pytest
 
@@ -30,7 +31,7 @@ def tasks_in_row(process_id: str, job_types: list[str], retries: int = 3) -> str
         parts.append(
             f'    <bpmn:serviceTask id="task{index}">\n'
             "      <bpmn:extensionElements>\n"
-            f'        <zeebe:taskDefinition type="{job_type}" retries="{retries}" />\n'
+            f'        <zeebe:taskDefinition type={quoteattr(job_type)} retries="{retries}" />\n'
             "      </bpmn:extensionElements>\n"
             f"      <bpmn:incoming>f{index}</bpmn:incoming>"
             f"<bpmn:outgoing>f{index + 1}</bpmn:outgoing>\n"
