@@ -30,19 +30,18 @@ class EvalResult:
 
 def _syntax_error(expression: str, error: Exception) -> FeelError:
     position = getattr(error, "pos_in_stream", None)
-    line = getattr(error, "line", None)
-    column = getattr(error, "column", None)
-    if isinstance(error, UnexpectedEOF) or position is None:
+    token = getattr(error, "token", None)
+    at_end = isinstance(error, UnexpectedEOF) or (token is not None and token.type == "$END")
+    if at_end or position is None:
         position = len(expression)
-        line = expression.count("\n") + 1
-        column = len(expression) - (expression.rfind("\n") + 1) + 1
+    line = expression.count("\n", 0, position) + 1
+    column = position - (expression.rfind("\n", 0, position) + 1) + 1
     if isinstance(error, UnexpectedCharacters):
         what = f"unexpected character {expression[position : position + 1]!r}"
-    elif isinstance(error, UnexpectedInput) and getattr(error, "token", None) is not None:
-        token = error.token  # type: ignore[attr-defined]
-        what = "unexpected end of expression" if token.type == "$END" else f"unexpected {token!r}"
-    else:
+    elif at_end:
         what = "unexpected end of expression"
+    else:
+        what = f"unexpected {str(token)!r}"
     message = f"failed to parse expression '{expression}': {what} at line {line}, column {column}"
     return FeelError(message, expression, position, line, column)
 
