@@ -187,3 +187,27 @@ def test_cancel_twice_is_rejected(process):
         process.cancel(instance)
 
     assert info.value.rejection_type == "NOT_FOUND"
+
+
+# ------------------------------------------------------------------ harness failure text
+def test_failed_assertion_describes_what_the_instance_does(process):
+    process.deploy("core-parallel.bpmn")
+    instance = process.start("core-parallel", {"orderId": "A-1"})
+
+    with pytest.raises(AssertionError) as info:
+        instance.is_completed()
+
+    text = str(info.value)
+    assert "is ACTIVE" in text
+    assert "Pack [SERVICE_TASK, ACTIVATED]" in text
+    assert "pack at Pack [ACTIVATABLE, retries 3" in text
+    assert "'orderId': 'A-1'" in text
+
+
+def test_is_waiting_at_is_exact_unless_told_otherwise(process):
+    process.deploy("core-parallel.bpmn")
+    instance = process.start("core-parallel")
+
+    instance.is_waiting_at("Pack", "Invoice").is_waiting_at("Pack", exactly=False)
+    with pytest.raises(AssertionError):
+        instance.is_waiting_at("Pack")

@@ -243,3 +243,36 @@ def test_mock_job_completes_current_and_future_jobs(process):
 
     for instance in (first, second):
         instance.has_passed("Pack").is_waiting_at("Invoice").has_variables(packed=True)
+
+
+# ------------------------------------------------------------------ registered job handlers
+@pytest.fixture
+def packing_handlers():
+    """Handlers for the pack/invoice jobs of core-parallel, registered for one test."""
+    jobs = pytest.importorskip("processes.jobs")
+
+    @jobs.job_handler("pack", retry_backoff_ms=0)
+    def pack(job):
+        return {"parcels": 2}
+
+    @jobs.job_handler("invoice", retry_backoff_ms=0)
+    def invoice(job):
+        raise RuntimeError("ledger closed")
+
+    yield
+    jobs.unregister("pack")
+    jobs.unregister("invoice")
+
+
+def test_run_handlers_runs_registered_handlers_until_idle(process, packing_handlers):
+    # given
+    process.deploy("core-parallel.bpmn")
+    instance = process.start("core-parallel")
+
+    # when
+    ran = process.run_handlers()
+
+    # then: pack completed once; invoice failed until no retries were left (3 attempts)
+    assert ran == 4
+    instance.has_passed("Pack").has_variables(parcels=2)
+    instance.has_incident("JOB_NO_RETRIES", "Invoice", message_contains="ledger closed")
