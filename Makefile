@@ -48,5 +48,18 @@ check-deploy: install
 	DJANGO_SETTINGS_MODULE=config.production SECRET_KEY=check-deploy-$$RANDOM$$RANDOM$$RANDOM$$RANDOM$$RANDOM$$RANDOM \
 		$(PY) manage.py check --deploy --fail-level WARNING
 
+# BPMN lint (bpmnlint + Camunda 8.8 compatibility rules); node_modules is installed on first use.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+lint-bpmn: node_modules/.installed
+	@if ls processes/bpmn/*.bpmn >/dev/null 2>&1; then npx bpmnlint processes/bpmn/*.bpmn; \
+	else echo "processes/bpmn/ has no BPMN files yet"; fi
+
+# Engine throughput figures (no assertions): `make bench BENCH_ARGS="--instances 50"`.
+bench: install
+	$(PY) bench/engine.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .test-db.sqlite3*
