@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
     path("catalog/", include("vendors.urls")),
+    path("orders/", include("orders.urls")),
     path("tasks/", include("processes.urls_tasks")),
     path("incidents/", include("processes.urls_incidents")),
     path("processes/", include("processes.urls_processes")),

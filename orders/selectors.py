@@ -1,18 +1,228 @@
-"""Reads for the back-office pages."""
+"""Reads for the back-office pages, each in a fixed number of queries."""
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.utils import timezone
+
+from processes.models import ElementInstance, Incident, Record, UserTask
+from processes.selectors import InstanceSummary, instance_summaries
 from vendors.models import Product, Vendor
 
-from .models import Customer
+from .models import Charge, Customer, Order, OrderHistory
 
 
 def dashboard_figures() -> list[dict[str, Any]]:
     """Headline counts for the staff dashboard."""
     return [
+        {
+            "label": "Open orders",
+            "value": Order.objects.filter(status__in=["received", "paid"]).count(),
+        },
+        {"label": "Open tasks", "value": UserTask.objects.filter(state=UserTask.CREATED).count()},
+        {
+            "label": "Open incidents",
+            "value": Incident.objects.filter(state=Incident.ACTIVE).count(),
+        },
         {"label": "Active vendors", "value": Vendor.objects.filter(is_active=True).count()},
         {"label": "Products", "value": Product.objects.filter(is_active=True).count()},
         {"label": "Customers", "value": Customer.objects.count()},
     ]
+
+
+ORDER_SORTS = {
+    "newest": ["-created_at", "-id"],
+    "oldest": ["created_at", "id"],
+    "total": ["-total_minor", "-id"],
+    "number": ["number"],
+}
+
+
+@dataclass
+class OrderFilters:
+    status: str = ""
+    vendor: str = ""
+    waiting_at: str = ""
+    has_incident: bool = False
+    created_from: dt.date | None = None
+    created_to: dt.date | None = None
+    search: str = ""
+    sort: str = "newest"
+
+
+def order_list(filters: OrderFilters) -> QuerySet[Order]:
+    """Orders matching the filters; one query for the page and one for the count."""
+    orders = Order.objects.select_related("customer")
+    if filters.status:
+        orders = orders.filter(status=filters.status)
+    if filters.vendor:
+        orders = orders.filter(sub_orders__vendor__handle=filters.vendor)
+    if filters.waiting_at:
+        orders = orders.filter(
+            Exists(
+                ElementInstance.objects.filter(
+                    process_instance_key=OuterRef("process_instance_key"),
+                    element_id=filters.waiting_at,
+                    state=ElementInstance.ACTIVE,
+                )
+            )
+        )
+    if filters.has_incident:
+        orders = orders.filter(
+            Exists(
+                Incident.objects.filter(
+                    process_instance_key=OuterRef("process_instance_key"), state=Incident.ACTIVE
+                )
+            )
+        )
+    if filters.created_from:
+        orders = orders.filter(created_at__date__gte=filters.created_from)
+    if filters.created_to:
+        orders = orders.filter(created_at__date__lte=filters.created_to)
+    if filters.search:
+        term = filters.search.strip()
+        orders = orders.filter(
+            Q(number__icontains=term)
+            | Q(customer__email__icontains=term)
+            | Q(customer__name__icontains=term)
+        )
+    return orders.order_by(*ORDER_SORTS.get(filters.sort, ORDER_SORTS["newest"]))
+
+
+def order_rows(orders: list[Order]) -> list[dict[str, Any]]:
+    """Each order with what its process is waiting for (five queries for the whole page)."""
+    summaries = instance_summaries(o.process_instance_key for o in orders if o.process_instance_key)
+    now = timezone.now()
+    return [
+        {
+            "order": order,
+            "workflow": summaries.get(order.process_instance_key),
+            "age": now - order.created_at,
+        }
+        for order in orders
+    ]
+
+
+def waiting_step_choices() -> list[tuple[str, str]]:
+    """Element ids of the marketplace process that orders can wait at, with their names."""
+    from processes.engine.service import model_of
+    from processes.models import ProcessDefinition
+
+    definition = (
+        ProcessDefinition.objects.filter(bpmn_process_id="marketplace-order")
+        .order_by("-version")
+        .first()
+    )
+    if definition is None:
+        return []
+    model = model_of(definition)
+    waits = {"userTask", "receiveTask", "serviceTask", "sendTask", "intermediateCatchEvent"}
+    return sorted(
+        ((el.id, el.name or el.id) for el in model.elements.values() if el.kind in waits),
+        key=lambda pair: pair[1],
+    )
+
+
+@dataclass
+class TimelineEntry:
+    at: dt.datetime
+    source: str  # "order" or "process"
+    text: str
+    actor: str = ""
+
+
+ENGINE_WORDS = {
+    ("USER_TASK", "CREATED"): "task created",
+    ("USER_TASK", "ASSIGNED"): "task assigned",
+    ("USER_TASK", "COMPLETED"): "task completed",
+    ("INCIDENT", "CREATED"): "incident",
+    ("INCIDENT", "RESOLVED"): "incident resolved",
+    ("MESSAGE", "CORRELATED"): "message received",
+    ("TIMER", "TRIGGERED"): "timer fired",
+    ("JOB", "FAILED"): "step failed",
+    ("JOB", "ERROR_THROWN"): "step reported a business error",
+    ("PROCESS_INSTANCE", "ELEMENT_TERMINATED"): "stopped",
+}
+
+
+def order_timeline(order: Order, *, limit: int = 300) -> list[TimelineEntry]:
+    """Domain history and the notable engine records of the order's instances, newest first."""
+    entries = [
+        TimelineEntry(
+            at=h.at,
+            source="order",
+            text=_history_text(h),
+            actor=h.actor,
+        )
+        for h in OrderHistory.objects.filter(order=order).select_related("sub_order")[:limit]
+    ]
+    if order.process_instance_key:
+        records = Record.objects.filter(process_instance_key=order.process_instance_key).filter(
+            Q(value_type__in=["USER_TASK", "INCIDENT", "MESSAGE", "TIMER"])
+            | Q(value_type="JOB", intent__in=["FAILED", "ERROR_THROWN"])
+            | Q(
+                value_type="PROCESS_INSTANCE",
+                intent__in=["ELEMENT_COMPLETED", "ELEMENT_TERMINATED"],
+                element_type__in=[
+                    "PROCESS",
+                    "SERVICE_TASK",
+                    "USER_TASK",
+                    "RECEIVE_TASK",
+                    "INTERMEDIATE_CATCH_EVENT",
+                    "END_EVENT",
+                ],
+            )
+        )
+        for record in records.order_by("-id")[:limit]:
+            words = ENGINE_WORDS.get((record.value_type, record.intent))
+            if words is None:
+                words = (
+                    "completed" if record.intent == "ELEMENT_COMPLETED" else record.intent.lower()
+                )
+            detail = record.detail or {}
+            extra = detail.get("name") or detail.get("errorMessage") or ""
+            text = f"{record.element_id or 'process'}: {words}"
+            if extra:
+                text += f" ({str(extra)[:120]})"
+            entries.append(
+                TimelineEntry(at=record.at, source="process", text=text, actor=record.actor)
+            )
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]
+
+
+def _history_text(h: OrderHistory) -> str:
+    text = h.event.replace("_", " ")
+    if h.sub_order_id:
+        text = f"{h.sub_order.number}: {text}"
+    if h.from_status or h.to_status:
+        text += f" ({h.from_status or '—'} → {h.to_status or '—'})"
+    return text
+
+
+def order_money(order: Order) -> dict[str, Any]:
+    """Charges, holds, payouts and refunds of an order, with totals."""
+    from vendors.models import Payout, PayoutHold
+
+    holds = list(PayoutHold.objects.filter(sub_order__order=order).select_related("sub_order"))
+    payouts = list(Payout.objects.filter(sub_order__order=order).select_related("sub_order"))
+    refunds = list(order.refunds.select_related("sub_order").order_by("created_at"))
+    charge = Charge.objects.filter(order=order).first()
+    return {
+        "charge": charge,
+        "holds": holds,
+        "payouts": payouts,
+        "refunds": refunds,
+        "refunded_minor": order.refunds.aggregate(s=Sum("amount_minor"))["s"] or 0,
+        "paid_out_minor": sum(p.amount_minor - p.reversed_minor for p in payouts),
+    }
+
+
+def workflow_of(order: Order) -> InstanceSummary | None:
+    if not order.process_instance_key:
+        return None
+    return instance_summaries([order.process_instance_key]).get(order.process_instance_key)

@@ -68,6 +68,7 @@ def model_of(definition: ProcessDefinition) -> ProcessModel:
         model = next(m for m in parsed if m.id == definition.bpmn_process_id)
         with _models_lock:
             _models[definition.key] = model
+            _definitions[definition.key] = definition
     return model
 
 
@@ -200,6 +201,7 @@ def deploy(
                 deployed_at=now,
             )
             _models[definition.key] = model
+            _definitions[definition.key] = definition
             Record.objects.create(
                 value_type="PROCESS",
                 intent="CREATED",
