@@ -219,12 +219,21 @@ def test_feel_process_id_and_binding_deployment() -> None:
     assert Incident.objects.get(process_instance_key=pi).error_type == "CALLED_ELEMENT_ERROR"
 
 
-def test_resume_sweep_finishes_a_recorded_continuation() -> None:
+def test_busy_parent_is_continued_by_the_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
     service.deploy([("p.bpmn", _parent("child")), ("c.bpmn", CHILD_TASK)])
     pi = service.create_instance(process_id="parent").key
     child = children(pi)[0]
+    real_lock = extensions._lock_root
+    # the parent row is held by another transaction: the child never waits for it
+    monkeypatch.setattr(
+        extensions, "_lock_root", lambda key, *, wait: real_lock(key, wait=wait) if wait else None
+    )
     service.complete_job(job("child-task").key, {"done": 1})
-    assert state(pi) == ElementInstance.COMPLETED
-    # simulate a continuation that was recorded but lost: the sweep is idempotent
-    assert extensions.resume_completed_children() == 0
     assert state(child.key) == ElementInstance.COMPLETED
+    assert "to_parent" in ElementInstance.objects.get(key=child.key).data
+    assert state(pi) == ElementInstance.ACTIVE
+    assert extensions.resume_completed_children() == 1
+    assert state(pi) == ElementInstance.COMPLETED
+    assert root_vars(pi)["done"] == 1
+    assert "to_parent" not in ElementInstance.objects.get(key=child.key).data
+    assert extensions.resume_completed_children() == 0
