@@ -6,6 +6,9 @@ import os
 
 import pytest
 
+# The process test harness (``process`` fixture) for every test folder.
+pytest_plugins = ["processes.testing.fixtures"]
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
