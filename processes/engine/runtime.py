@@ -400,6 +400,8 @@ class InstanceRun:
         scope = self.instances.get(scope_key)
         if scope is None or scope.lifecycle not in (ACTIVATED, ACTIVATING):
             return  # the scope ended meanwhile
+        if scope.data.get("interrupted") and not el.triggered_by_event:
+            return  # §2.6: an interrupting event sub-process took over the scope
         if el.loop is not None and not (data or {}).get("mi_inner"):
             ei = self.new_instance(el, scope_key, el_type=MI_BODY, data=dict(data or {}))
             self._run_activation(el, ei, self._activate_mi_body)
