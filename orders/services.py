@@ -99,6 +99,24 @@ def actor_of(user: Any) -> str:
     return str(user.get_username())
 
 
+def publish_once(
+    name: str, correlation_key: str, *, variables: dict[str, Any], message_id: str
+) -> None:
+    """Publish a buffered process message; the same message id again is a no-op, not an error.
+
+    The engine drops a message whose id is still buffered (Zeebe's ALREADY_EXISTS rejection):
+    a vendor repeating an answer must not fail its webhook.
+    """
+    try:
+        engine.publish_message(
+            name, correlation_key, variables=variables, ttl_ms=MESSAGE_TTL_MS, message_id=message_id
+        )
+    except Exception as error:
+        if getattr(error, "rejection_type", "") != "ALREADY_EXISTS":
+            raise
+        logger.info("Message %s already published; dropped the repeat", message_id)
+
+
 # ------------------------------------------------------------------------------------ placing
 def _new_order_number() -> str:
     return f"ORD-{timezone.now():%Y%m%d}-{secrets.token_hex(4).upper()}"
@@ -545,11 +563,10 @@ def order_cancel_request(*, order: Order, reason: str, user: Any = None) -> Orde
     history_write(
         order=order, event="cancellation_requested", actor=actor_of(user), detail={"reason": reason}
     )
-    engine.publish_message(
+    publish_once(
         ORDER_CANCELLED_MESSAGE,
         order.number,
         variables={"cancelReason": reason},
-        ttl_ms=MESSAGE_TTL_MS,
         message_id=f"{ORDER_CANCELLED_MESSAGE}:{order.number}",
     )
     return order

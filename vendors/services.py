@@ -20,12 +20,11 @@ from django.utils import timezone
 from orders.models import Order
 from orders.payments import get_provider
 from orders.services import (
-    MESSAGE_TTL_MS,
     ApplicationError,
     history_write,
+    publish_once,
     stock_consume,
 )
-from processes import engine
 
 from .models import Payout, PayoutHold, VendorSubOrder
 
@@ -40,11 +39,10 @@ VENDOR_API_TIMEOUT_SECONDS = 10
 
 
 def _publish(name: str, sub_order: VendorSubOrder, variables: dict[str, Any]) -> None:
-    engine.publish_message(
+    publish_once(
         name,
         sub_order.number,
         variables=variables,
-        ttl_ms=MESSAGE_TTL_MS,
         message_id=f"{name}:{sub_order.number}",
     )
 
