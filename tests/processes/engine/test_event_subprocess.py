@@ -212,3 +212,36 @@ def test_interrupting_message_subprocess_in_embedded_scope() -> None:
     assert ElementInstance.objects.get(key=pi).state == ElementInstance.COMPLETED
     assert root_vars(pi)["why"] == "customer"
     assert not MessageSubscription.objects.filter(process_instance_key=pi).exists()
+
+
+TIMER_ESP = """
+      <bpmn:subProcess id="EspTimer" triggeredByEvent="true">
+        <bpmn:startEvent id="EspTimerStart"><bpmn:outgoing>t1</bpmn:outgoing>
+          <bpmn:timerEventDefinition><bpmn:timeDuration>PT1M</bpmn:timeDuration>
+          </bpmn:timerEventDefinition></bpmn:startEvent>
+        <bpmn:endEvent id="EspTimerEnd"><bpmn:incoming>t1</bpmn:incoming></bpmn:endEvent>
+        <bpmn:sequenceFlow id="t1" sourceRef="EspTimerStart" targetRef="EspTimerEnd" />
+      </bpmn:subProcess>
+"""
+
+
+def test_interrupting_timer_subprocess_fires_once() -> None:
+    deploy("esp.bpmn", _esp_process(TIMER_ESP))
+    pi = service.create_instance(process_id="esp").key
+    sub = ElementInstance.objects.get(process_instance_key=pi, element_id="Sub")
+    assert Timer.objects.get(element_id="EspTimerStart").element_instance_key == sub.key
+    service.pin_clock(T0 + dt.timedelta(minutes=1))
+    assert count(pi, "Work", ElementInstance.TERMINATED) == 1
+    assert count(pi, "EspTimer", ElementInstance.COMPLETED) == 1
+    assert Job.objects.get(element_id="Work").state == Job.CANCELED
+    assert ElementInstance.objects.get(key=pi).state == ElementInstance.COMPLETED
+    assert not Timer.objects.exists()
+
+
+def test_subprocess_completion_closes_its_event_subprocess_subscriptions() -> None:
+    deploy("esp.bpmn", _esp_process(TIMER_ESP + MESSAGE_ESP))
+    pi = service.create_instance(process_id="esp", variables={"key": "k"}).key
+    service.complete_job(job("work").key)
+    assert ElementInstance.objects.get(key=pi).state == ElementInstance.COMPLETED
+    assert not Timer.objects.exists()
+    assert not MessageSubscription.objects.exists()
