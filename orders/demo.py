@@ -112,7 +112,7 @@ def load_demo_data() -> dict[str, int]:
         user.is_superuser = user.is_staff = demo.role == "admin"
         user.save()
         if demo.role != "admin":
-            user.groups.add(Group.objects.get(name=demo.role))
+            user.groups.add(Group.objects.get_or_create(name=demo.role)[0])
         if demo.vendor:
             VendorMembership.objects.get_or_create(user=user, vendor=vendors[demo.vendor])
     return {

@@ -37,7 +37,6 @@ TASK_ICONS = {
     "sendTask": "✉",
     "businessRuleTask": "▦",
     "scriptTask": "✎",
-    "userTask": "👤",
     "receiveTask": "✉",
     "manualTask": "✋",
     "callActivity": "⊞",
@@ -193,6 +192,11 @@ def _element(el: Element, model: ProcessModel, overlay: Overlay) -> str:
         if el.kind == "callActivity":
             body.append(f'<rect x="{x + 3}" y="{y + 3}" width="{w - 6}" height="{h - 6}" rx="8"/>')
         icon = TASK_ICONS.get(el.kind)
+        if el.kind == "userTask":
+            body.append(
+                f'<g class="glyph"><circle cx="{x + 12}" cy="{y + 11}" r="3.5"/>'
+                f'<path d="M{x + 5},{y + 24} q0,-8 7,-8 q7,0 7,8"/></g>'
+            )
         if icon:
             body.append(_text(icon, x + 12, y + 16, "icon"))
         if el.kind == "subProcess":

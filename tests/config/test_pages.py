@@ -90,3 +90,26 @@ def test_htmx_is_served_locally(demo_data):
 
 def test_health_check(client):
     assert client.get(reverse("healthz")).json() == {"status": "ok"}
+
+
+def test_times_follow_the_browser_time_zone(demo_data):
+    from django.utils import timezone
+
+    client = signed_in("sam")
+    client.cookies["tz"] = "Europe%2FBerlin"
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    assert str(timezone.get_current_timezone()) == "UTC"  # the request's zone is not leaked
+    from config.middleware import UserTimezoneMiddleware
+
+    seen = {}
+
+    def view(request):
+        seen["tz"] = str(timezone.get_current_timezone())
+        from django.http import HttpResponse
+
+        return HttpResponse()
+
+    request = type("R", (), {"COOKIES": {"tz": "Europe%2FBerlin"}})()
+    UserTimezoneMiddleware(view)(request)
+    assert seen["tz"] == "Europe/Berlin"
