@@ -20,6 +20,7 @@ urlpatterns = [
     path("vendor/", include("vendors.portal_urls")),
     path("admin/", admin.site.urls),
     path("v2/", include("processes.api.urls")),
+    path("api/", include("orders.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
