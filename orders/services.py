@@ -43,6 +43,10 @@ class ApplicationError(Exception):
         self.code = code
 
 
+class EngineUnavailable(Exception):
+    """The process engine refused or failed to start the order's process."""
+
+
 @dataclass(frozen=True)
 class LineInput:
     """One requested order line: a vendor's product by SKU and a quantity."""
@@ -273,9 +277,14 @@ def order_process_start(*, order: Order) -> int:
     order = Order.objects.select_for_update().get(pk=order.pk)
     if order.process_instance_key:
         return int(order.process_instance_key)
-    instance_key = int(
-        engine.start(PROCESS_ID, order_process_variables(order=order), business_key=order.number)
-    )
+    try:
+        instance_key = int(
+            engine.start(
+                PROCESS_ID, order_process_variables(order=order), business_key=order.number
+            )
+        )
+    except Exception as error:  # the engine's own error types stay behind the port
+        raise EngineUnavailable(str(error)) from error
     order.process_instance_key = instance_key
     order.metadata = {**order.metadata, "instance_key": instance_key, "process_id": PROCESS_ID}
     order.save(update_fields=["process_instance_key", "metadata"])
