@@ -47,6 +47,7 @@ def evaluate(raw: str, variables: dict[str, Any], error_type: str = "EXTRACT_VAL
     text = raw.lstrip()[1:]
     from processes import feel
 
+    _wire_clock()
     try:
         result = feel.compile_expression(text).evaluate_detailed(variables)
     except feel.FeelError as error:
@@ -62,6 +63,19 @@ def evaluate(raw: str, variables: dict[str, Any], error_type: str = "EXTRACT_VAL
 
 
 _last_warnings = [""]
+
+
+def _wire_clock() -> None:
+    """FEEL ``now()``/``today()`` follow the engine clock, pinned or not (§5.2, §8.2).
+
+    Set before every evaluation (one assignment), so a FEEL user that swapped the clock
+    meanwhile cannot leave engine expressions on another time source.
+    """
+    from processes import feel
+
+    from . import clock
+
+    feel.set_clock(clock.now)
 
 
 def _wrong_type(raw: str, expected: str, value: Any) -> ExpressionFailure:

@@ -547,7 +547,7 @@ def _start_timer_row(
         due_at=schedule.due_at,
         repetitions=schedule.repetitions_left,
         kind=event.timer_kind,
-        spec=value if isinstance(value, str) else rt._timer_spec(value),
+        spec=rt._timer_spec(value, event.timer_kind),
         interrupting=True,
     )
 

@@ -62,6 +62,7 @@ ELEMENT_TYPES = {
 }
 JOB_KINDS = frozenset({"serviceTask", "sendTask", "businessRuleTask", "scriptTask"})
 MI_BODY = "MULTI_INSTANCE_BODY"
+USER_TASK_JOB_TYPE = "io.camunda.zeebe:userTask"  # §8.5: job-based user tasks
 DEFAULT_TENANT = "<default>"
 
 
@@ -447,6 +448,13 @@ class InstanceRun:
             value = ex.to_variable(ex.evaluate(script, self.visible(ei.key)))
             payload = {el.script.result_variable: value} if el.script.result_variable else None
             self.complete(ei, payload)
+        elif kind == "userTask" and el.user_task is not None and el.user_task.job_worker:
+            # §8.5: without `zeebe:userTask` the task is a job of type io.camunda.zeebe:userTask.
+            self._open_boundaries(el, ei)
+            self._create_job(
+                el, ei, job_type=USER_TASK_JOB_TYPE, headers=self._user_task_headers(el, ei)
+            )
+            self._activated(el, ei)
         elif kind == "userTask":
             self._open_boundaries(el, ei)
             self._create_user_task(el, ei)
@@ -725,12 +733,25 @@ class InstanceRun:
         )
 
     # ------------------------------------------------------------------ waits
-    def _create_job(self, el: Element, ei: ElementInstance) -> None:
-        context = self.visible(ei.key)
-        job_type = ex.evaluate_string(el.task.type_expr, context).strip()
+    def _create_job(
+        self,
+        el: Element,
+        ei: ElementInstance,
+        *,
+        job_type: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """§6.1: the job of a task; ``job_type``/``headers`` override the task definition."""
+        retries_expr = (el.task.retries_expr if el.task is not None else "3") or "3"
+        dynamic = ex.is_expression(retries_expr) or (
+            job_type is None and ex.is_expression(el.task.type_expr)
+        )
+        context = self.visible(ei.key) if dynamic else {}  # static values need no variables
+        if job_type is None:
+            job_type = ex.evaluate_string(el.task.type_expr, context).strip()
         if not job_type:
             raise ex.ExpressionFailure("Expected job type to be a non-empty string")
-        retries = ex.evaluate_int(el.task.retries_expr or "3", context)
+        retries = ex.evaluate_int(retries_expr, context)
         job = Job(
             key=self.ctx.keys.next(),
             type=job_type,
@@ -740,7 +761,7 @@ class InstanceRun:
             definition_id=self.definition.key,
             element_id=el.id,
             retries=retries,
-            custom_headers=dict(el.headers),
+            custom_headers=dict(el.headers) if headers is None else headers,
             created_at=self.now,
             activatable_at=self.now,
             tenant_id=self.root.tenant_id,
@@ -792,6 +813,41 @@ class InstanceRun:
         self.record("USER_TASK", "CREATED", task.key, el.id, detail={"name": task.name})
         if assignee:
             self.record("USER_TASK", "ASSIGNED", task.key, el.id, detail={"assignee": assignee})
+
+    def _user_task_headers(self, el: Element, ei: ElementInstance) -> dict[str, str]:
+        """§8.5: a job-based user task's job carries its properties as reserved headers.
+
+        As Zeebe does: the custom headers plus ``io.camunda.zeebe:assignee``,
+        ``candidateGroups``/``candidateUsers`` (JSON lists), ``dueDate``/``followUpDate``
+        (ISO date-times) and ``formKey`` when set; expressions are evaluated now (§8.2).
+        """
+        props = el.user_task
+        context = self.visible(ei.key)
+        headers = dict(el.headers)
+        prefix = "io.camunda.zeebe:"
+        if props.assignee:
+            value = ex.evaluate(props.assignee, context)
+            if value is not None and not isinstance(value, str):
+                raise ex.ExpressionFailure(
+                    f"Expected result of the expression '{props.assignee}' to be 'STRING', "
+                    f"but was '{ex.type_name(value)}'."
+                )
+            if value:
+                headers[prefix + "assignee"] = value
+        for name, raw in (
+            ("candidateGroups", props.candidate_groups),
+            ("candidateUsers", props.candidate_users),
+        ):
+            items = ex.evaluate_strings(raw, context)
+            if items:
+                headers[prefix + name] = json.dumps(items)
+        for name, raw in (("dueDate", props.due_date), ("followUpDate", props.follow_up_date)):
+            moment = self._task_date(raw, context)
+            if moment is not None:
+                headers[prefix + name] = moment.isoformat()
+        if props.form_key:
+            headers[prefix + "formKey"] = props.form_key
+        return headers
 
     @staticmethod
     def _task_date(raw: str | None, context: dict[str, Any]) -> dt.datetime | None:
@@ -861,7 +917,7 @@ class InstanceRun:
                 due_at=schedule.due_at,
                 repetitions=schedule.repetitions_left,
                 kind=event.timer_kind,
-                spec=value if isinstance(value, str) else _timer_spec(value),
+                spec=_timer_spec(value, event.timer_kind),
                 interrupting=interrupting,
             )
         )
@@ -1169,16 +1225,21 @@ def _plain_target(expr: str) -> str | None:
     return name if name.replace("_", "a").isalnum() else None
 
 
-def _timer_spec(value: Any) -> str:
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.timedelta):
-        return (
-            timer_math.format_duration(value)
-            if hasattr(timer_math, "format_duration")
-            else str(value.total_seconds())
-        )
-    return json.dumps(value, default=str)
+def _timer_spec(value: Any, kind: str = "") -> str:
+    """The evaluated timer value as text that ``timers.schedule_from`` reads back (§5.2/§5.4).
+
+    A string is kept as written; a FEEL date-time or duration becomes its ISO form; a FEEL
+    duration for a cycle becomes the unbounded cycle ``R/<duration>`` it stands for, so the next
+    due date of a repeating timer can be computed from the stored spec.
+    """
+    if isinstance(value, str):
+        return value
+    from processes import feel
+
+    text = feel.to_json(value)
+    if kind == "cycle" and isinstance(text, str) and text.lstrip("-").startswith("P"):
+        return f"R/{text}"
+    return text if isinstance(text, str) else json.dumps(text, default=str)
 
 
 # Extension points used by the modules that add event sub-processes, call activities and
