@@ -382,16 +382,33 @@ def _job_for_command(job_key: int, intent: str, what: str) -> tuple[Job, Element
 def complete_job(job_key: int, variables: dict[str, Any] | None = None) -> None:
     variables = _json_object(variables, "COMPLETE")
     with transaction.atomic():
-        job, root = _job_for_command(job_key, "COMPLETE", "complete")
-        if job.state == Job.FAILED:
+        job = Job.objects.filter(key=job_key).first()
+        if job is None or job.state in (Job.COMPLETED, Job.CANCELED, Job.ERROR_THROWN):
             raise Rejection(
-                "INVALID_STATE",
+                "NOT_FOUND",
                 "COMPLETE",
-                f"Expected to complete job with key '{job_key}', but it is in state 'FAILED'",
+                f"Expected to complete job with key '{job_key}', but no such job was found",
             )
+        root = lock_instance(job.process_instance_key, "COMPLETE", "complete")
         now = clock.now()
-        job.state, job.ended_at = Job.COMPLETED, now
-        job.save(update_fields=["state", "ended_at"])
+        # Under the instance lock only activation (which keeps the job completable) can change
+        # the row, so a conditional update replaces a row lock plus a save.
+        completed = Job.objects.filter(
+            key=job_key, state__in=[Job.ACTIVATABLE, Job.ACTIVATED]
+        ).update(state=Job.COMPLETED, ended_at=now)
+        if not completed:
+            state = Job.objects.filter(key=job_key).values_list("state", flat=True).first()
+            if state == Job.FAILED:
+                raise Rejection(
+                    "INVALID_STATE",
+                    "COMPLETE",
+                    f"Expected to complete job with key '{job_key}', but it is in state 'FAILED'",
+                )
+            raise Rejection(
+                "NOT_FOUND",
+                "COMPLETE",
+                f"Expected to complete job with key '{job_key}', but no such job was found",
+            )
         ctx = CommandContext(now)
         run = open_run(ctx, root)
         run.record("JOB", "COMPLETED", job.key, job.element_id, detail={"type": job.type})
@@ -512,6 +529,8 @@ def activate_jobs(
 ) -> list[ActivatedJob]:
     """Lock up to ``max_jobs`` activatable jobs of a type for ``timeout_ms`` (§6.2, §6.3)."""
     now = clock.now()
+    if connection.vendor == "postgresql" and not tenant_ids and job_key is None:
+        return _activate_jobs_pg(job_type, worker, timeout_ms, max_jobs, fetch_variables, now)
     with transaction.atomic():
         query = Job.objects.filter(type=job_type).filter(
             Q(state=Job.ACTIVATABLE, activatable_at__lte=now)
@@ -541,6 +560,58 @@ def activate_jobs(
             ActivatedJob(job, scopes.get(job.key, {}), definition_by_key(job.definition_id))
             for job in jobs
         ]
+
+
+def _activate_jobs_pg(
+    job_type: str,
+    worker: str,
+    timeout_ms: int,
+    max_jobs: int,
+    fetch_variables: list[str] | None,
+    now: dt.datetime,
+) -> list[ActivatedJob]:
+    """One statement: pick, lock (skipping rows others hold) and mark jobs as activated."""
+    table = Job._meta.db_table
+    columns = ", ".join(f'"{f.column}"' for f in Job._meta.concrete_fields)
+    sql = f"""
+        WITH picked AS (
+            SELECT "key", "state" AS previous_state FROM {table}
+            WHERE "type" = %s AND (
+                ("state" = 'ACTIVATABLE' AND "activatable_at" <= %s)
+                OR ("state" = 'ACTIVATED' AND "deadline" < %s))
+            ORDER BY "key" LIMIT %s FOR UPDATE SKIP LOCKED
+        )
+        UPDATE {table} AS job SET "state" = 'ACTIVATED', "deadline" = %s, "worker" = %s
+        FROM picked WHERE job."key" = picked."key"
+        RETURNING {", ".join("job." + c for c in columns.split(", "))}, picked.previous_state
+    """  # noqa: S608
+    deadline = now + dt.timedelta(milliseconds=timeout_ms)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [job_type, now, now, max_jobs, deadline, worker[:255]])
+            rows = cursor.fetchall()
+        if not rows:
+            return []
+        fields = Job._meta.concrete_fields
+        jobs, records = [], []
+        for row in sorted(rows, key=lambda r: r[0]):
+            values = {
+                f.attname: f.from_db_value(v, None, connection)
+                if hasattr(f, "from_db_value")
+                else v
+                for f, v in zip(fields, row[:-1], strict=True)
+            }
+            job = Job(**values)
+            jobs.append(job)
+            if row[-1] == Job.ACTIVATED:
+                records.append(_job_record(job, "TIMED_OUT", now))
+        if records:
+            Record.objects.bulk_create(records)
+        scopes = _visible_variables(jobs, fetch_variables)
+    return [
+        ActivatedJob(job, scopes.get(job.key, {}), definition_by_key(job.definition_id))
+        for job in jobs
+    ]
 
 
 def _job_record(job: Job, intent: str, now: dt.datetime) -> Record:
