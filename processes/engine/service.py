@@ -529,8 +529,10 @@ def activate_jobs(
 ) -> list[ActivatedJob]:
     """Lock up to ``max_jobs`` activatable jobs of a type for ``timeout_ms`` (§6.2, §6.3)."""
     now = clock.now()
-    if connection.vendor == "postgresql" and not tenant_ids and job_key is None:
-        return _activate_jobs_pg(job_type, worker, timeout_ms, max_jobs, fetch_variables, now)
+    if connection.vendor == "postgresql" and not tenant_ids:
+        return _activate_jobs_pg(
+            job_type, worker, timeout_ms, max_jobs, fetch_variables, now, job_key
+        )
     with transaction.atomic():
         query = Job.objects.filter(type=job_type).filter(
             Q(state=Job.ACTIVATABLE, activatable_at__lte=now)
@@ -569,6 +571,7 @@ def _activate_jobs_pg(
     max_jobs: int,
     fetch_variables: list[str] | None,
     now: dt.datetime,
+    job_key: int | None = None,
 ) -> list[ActivatedJob]:
     """One statement: pick, lock (skipping rows others hold) and mark jobs as activated."""
     table = Job._meta.db_table
@@ -576,7 +579,7 @@ def _activate_jobs_pg(
     sql = f"""
         WITH picked AS (
             SELECT "key", "state" AS previous_state FROM {table}
-            WHERE "type" = %s AND (
+            WHERE "type" = %s {'AND "key" = %s' if job_key is not None else ""} AND (
                 ("state" = 'ACTIVATABLE' AND "activatable_at" <= %s)
                 OR ("state" = 'ACTIVATED' AND "deadline" < %s))
             ORDER BY "key" LIMIT %s FOR UPDATE SKIP LOCKED
@@ -588,7 +591,8 @@ def _activate_jobs_pg(
     deadline = now + dt.timedelta(milliseconds=timeout_ms)
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(sql, [job_type, now, now, max_jobs, deadline, worker[:255]])
+            params = [job_type, *([job_key] if job_key is not None else []), now, now]
+            cursor.execute(sql, [*params, max_jobs, deadline, worker[:255]])
             rows = cursor.fetchall()
         if not rows:
             return []
