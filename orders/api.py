@@ -38,18 +38,18 @@ class OrderCreateApi(APIView):
 
     permission_classes = [CanPlaceOrders]
 
-    class InputSerializer(serializers.Serializer):
-        class CustomerSerializer(serializers.Serializer):
+    class OrderInputSerializer(serializers.Serializer):
+        class OrderCustomerInputSerializer(serializers.Serializer):
             email = serializers.EmailField()
             name = serializers.CharField(max_length=200)
             country = serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166 alpha-2")
 
-        class LineSerializer(serializers.Serializer):
+        class OrderLineInputSerializer(serializers.Serializer):
             vendor = serializers.SlugField(max_length=64, help_text="Vendor handle")
             sku = serializers.CharField(max_length=64)
             quantity = serializers.IntegerField(min_value=1, max_value=10_000)
 
-        customer = CustomerSerializer()
+        customer = OrderCustomerInputSerializer()
         currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217 code")
         payment_method = serializers.CharField(max_length=80, help_text="Card token")
         shipping_minor = serializers.IntegerField(min_value=0, default=0)
@@ -57,10 +57,10 @@ class OrderCreateApi(APIView):
             min_value=1, required=False, help_text="If given, must equal the computed total."
         )
         shipping_address = serializers.DictField(required=False, default=dict)
-        lines = LineSerializer(many=True, allow_empty=False)
+        lines = OrderLineInputSerializer(many=True, allow_empty=False)
 
-    class OutputSerializer(serializers.Serializer):
-        class SubOrderSerializer(serializers.Serializer):
+    class OrderOutputSerializer(serializers.Serializer):
+        class OrderSubOrderSerializer(serializers.Serializer):
             number = serializers.CharField()
             vendor = serializers.CharField(source="vendor.handle")
             status = serializers.CharField()
@@ -70,7 +70,7 @@ class OrderCreateApi(APIView):
             commission_minor = serializers.IntegerField()
             payout_minor = serializers.IntegerField()
 
-        class LineSerializer(serializers.Serializer):
+        class OrderLineSerializer(serializers.Serializer):
             vendor = serializers.CharField(source="vendor.handle")
             sku = serializers.CharField()
             quantity = serializers.IntegerField()
@@ -86,13 +86,13 @@ class OrderCreateApi(APIView):
         process_instance_key = serializers.CharField(
             help_text="Process instance key (a string: 64-bit keys overflow JavaScript numbers)."
         )
-        sub_orders = SubOrderSerializer(many=True)
-        lines = LineSerializer(many=True)
+        sub_orders = OrderSubOrderSerializer(many=True)
+        lines = OrderLineSerializer(many=True)
 
     @extend_schema(
-        request=InputSerializer,
+        request=OrderInputSerializer,
         responses={
-            201: OutputSerializer,
+            201: OrderOutputSerializer,
             400: OpenApiResponse(description="Invalid input; the response names the field."),
             403: OpenApiResponse(description="Not staff or an API user."),
             503: OpenApiResponse(description="The process engine could not start the order."),
@@ -100,7 +100,7 @@ class OrderCreateApi(APIView):
         tags=["orders"],
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.OrderInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
@@ -131,4 +131,4 @@ class OrderCreateApi(APIView):
         order = Order.objects.prefetch_related("sub_orders__vendor", "lines__vendor").get(
             pk=order.pk
         )
-        return Response(self.OutputSerializer(order).data, status=status.HTTP_201_CREATED)
+        return Response(self.OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED)

@@ -29,8 +29,8 @@ class IsVendorUser(BasePermission):
         return bool(user and user.is_authenticated and has_role(user, VENDORS))
 
 
-class SubOrderOutputSerializer(serializers.Serializer):
-    class LineSerializer(serializers.Serializer):
+class VendorSubOrderSerializer(serializers.Serializer):
+    class VendorSubOrderLineSerializer(serializers.Serializer):
         sku = serializers.CharField()
         name = serializers.CharField()
         quantity = serializers.IntegerField()
@@ -50,7 +50,7 @@ class SubOrderOutputSerializer(serializers.Serializer):
     tracking_number = serializers.CharField()
     reason = serializers.CharField()
     sla_due_at = serializers.DateTimeField()
-    lines = LineSerializer(many=True)
+    lines = VendorSubOrderLineSerializer(many=True)
 
 
 def _refused(error: ApplicationError) -> Response:
@@ -62,25 +62,25 @@ def _refused(error: ApplicationError) -> Response:
 class SubOrderListApi(APIView):
     permission_classes = [IsVendorUser]
 
-    @extend_schema(responses=SubOrderOutputSerializer(many=True), tags=["vendor"])
+    @extend_schema(responses=VendorSubOrderSerializer(many=True), tags=["vendor"])
     def get(self, request: Request) -> Response:
         sub_orders = selectors.sub_orders_for_user(
             user=request.user, status=request.query_params.get("status", "")
         ).prefetch_related("lines")
-        return Response(SubOrderOutputSerializer(sub_orders, many=True).data)
+        return Response(VendorSubOrderSerializer(sub_orders, many=True).data)
 
 
 class SubOrderDetailApi(APIView):
     permission_classes = [IsVendorUser]
 
-    @extend_schema(responses=SubOrderOutputSerializer, tags=["vendor"])
+    @extend_schema(responses=VendorSubOrderSerializer, tags=["vendor"])
     def get(self, request: Request, number: str) -> Response:
         sub_order = selectors.sub_order_for_user(user=request.user, number=number)
-        return Response(SubOrderOutputSerializer(sub_order).data)
+        return Response(VendorSubOrderSerializer(sub_order).data)
 
 
 _ACTION_RESPONSES = {
-    200: SubOrderOutputSerializer,
+    200: VendorSubOrderSerializer,
     400: OpenApiResponse(description="Invalid input; the response names the field."),
     404: OpenApiResponse(description="Not one of your sub-orders."),
     409: OpenApiResponse(description="The sub-order's status does not allow this."),
@@ -97,19 +97,21 @@ class SubOrderAcceptApi(APIView):
             sub_order = services.sub_order_accept(sub_order=sub_order, actor=actor_of(request.user))
         except ApplicationError as error:
             return _refused(error)
-        return Response(SubOrderOutputSerializer(sub_order).data)
+        return Response(VendorSubOrderSerializer(sub_order).data)
 
 
 class SubOrderRejectApi(APIView):
     permission_classes = [IsVendorUser]
 
-    class InputSerializer(serializers.Serializer):
+    class SubOrderRejectInputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=500)
 
-    @extend_schema(request=InputSerializer, responses=_ACTION_RESPONSES, tags=["vendor"])
+    @extend_schema(
+        request=SubOrderRejectInputSerializer, responses=_ACTION_RESPONSES, tags=["vendor"]
+    )
     def post(self, request: Request, number: str) -> Response:
         sub_order = selectors.sub_order_for_user(user=request.user, number=number)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.SubOrderRejectInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             sub_order = services.sub_order_reject(
@@ -119,20 +121,22 @@ class SubOrderRejectApi(APIView):
             )
         except ApplicationError as error:
             return _refused(error)
-        return Response(SubOrderOutputSerializer(sub_order).data)
+        return Response(VendorSubOrderSerializer(sub_order).data)
 
 
 class SubOrderShipApi(APIView):
     permission_classes = [IsVendorUser]
 
-    class InputSerializer(serializers.Serializer):
+    class SubOrderShipInputSerializer(serializers.Serializer):
         carrier = serializers.CharField(max_length=80)
         tracking_number = serializers.CharField(max_length=120)
 
-    @extend_schema(request=InputSerializer, responses=_ACTION_RESPONSES, tags=["vendor"])
+    @extend_schema(
+        request=SubOrderShipInputSerializer, responses=_ACTION_RESPONSES, tags=["vendor"]
+    )
     def post(self, request: Request, number: str) -> Response:
         sub_order = selectors.sub_order_for_user(user=request.user, number=number)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.SubOrderShipInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             sub_order = services.sub_order_ship(
@@ -140,7 +144,7 @@ class SubOrderShipApi(APIView):
             )
         except ApplicationError as error:
             return _refused(error)
-        return Response(SubOrderOutputSerializer(sub_order).data)
+        return Response(VendorSubOrderSerializer(sub_order).data)
 
 
 class PayoutsApi(APIView):
@@ -148,8 +152,8 @@ class PayoutsApi(APIView):
 
     permission_classes = [IsVendorUser]
 
-    class OutputSerializer(serializers.Serializer):
-        class HoldSerializer(serializers.Serializer):
+    class VendorPayoutsSerializer(serializers.Serializer):
+        class VendorPayoutHoldSerializer(serializers.Serializer):
             sub_order = serializers.CharField(source="sub_order.number")
             amount_minor = serializers.IntegerField()
             currency = serializers.CharField()
@@ -157,7 +161,7 @@ class PayoutsApi(APIView):
             created_at = serializers.DateTimeField()
             settled_at = serializers.DateTimeField()
 
-        class PayoutSerializer(serializers.Serializer):
+        class VendorPayoutSerializer(serializers.Serializer):
             sub_order = serializers.CharField(source="sub_order.number")
             amount_minor = serializers.IntegerField()
             reversed_minor = serializers.IntegerField()
@@ -165,13 +169,13 @@ class PayoutsApi(APIView):
             status = serializers.CharField()
             created_at = serializers.DateTimeField()
 
-        holds = HoldSerializer(many=True)
-        payouts = PayoutSerializer(many=True)
+        holds = VendorPayoutHoldSerializer(many=True)
+        payouts = VendorPayoutSerializer(many=True)
 
-    @extend_schema(responses=OutputSerializer, tags=["vendor"])
+    @extend_schema(responses=VendorPayoutsSerializer, tags=["vendor"])
     def get(self, request: Request) -> Response:
         data = {
             "holds": selectors.payout_holds_for_user(user=request.user),
             "payouts": selectors.payouts_for_user(user=request.user),
         }
-        return Response(self.OutputSerializer(data).data)
+        return Response(self.VendorPayoutsSerializer(data).data)
