@@ -241,6 +241,8 @@ def _has_error_catcher(run: InstanceRun, ei: ElementInstance, code: str) -> bool
     """Whether an error with ``code`` thrown at ``ei`` would be caught (without side effects)."""
     current: ElementInstance | None = ei
     while current is not None:
+        if current.state != ACTIVE or current.data.get("interrupted"):
+            return False  # §6.8: an interrupted scope stops the walk
         el = _element_of(run, current)
         if el is not None and run._error_boundary(el, code) is not None:
             return True
@@ -336,43 +338,57 @@ def _complete_call_activity(
 
 
 def on_process_end(run: InstanceRun, root: ElementInstance) -> None:
-    """A completed child continues its parent's call activity (and frees message start keys)."""
+    """A finished root frees its message start key (§4.8); a completed child continues its
+    parent's call activity (§1.12b).
+
+    Runs for completed and for terminated roots. The parent continuation is deferred until the
+    child's own run has flushed, so the child's writes (its completion included) come first;
+    the parent is then continued in this transaction if its lock is free (or it is live in this
+    command), else the continuation is recorded on the child for ``resume_completed_children``.
+    """
     if root.data.get("message_start_key"):
         run.ctx.follow_ups.append(
             lambda: _start_buffered_after(root.element_id, root.tenant_id, root.definition_id)
         )
-    if root.parent_process_instance_key is None:
+    if root.parent_process_instance_key is None or root.state != ElementInstance.COMPLETED:
         return
     variables = {name: var.value for name, var in run.vars.get(root.key, {}).items()}
-    with _live(run):
-        parent_run, opened = _run_for(run.ctx, root.parent_process_instance_key, wait=False)
-        if parent_run is None:
-            # The parent is locked by another transaction: never wait for it while holding the
-            # child (lock order parent → child). Record it; a follow-up or the sweep finishes it.
-            root.data["to_parent"] = {"variables": variables}
-            run.touch(root)
-            key = root.key
-            run.ctx.follow_ups.append(lambda: resume_completed_children([key]))
-            return
-        if opened:
-            _complete_call_activity(parent_run, root.parent_element_instance_key, variables)
-            service.finish_run(parent_run)
-        else:
-            call_key = root.parent_element_instance_key
-            parent_run.queue.append(
-                lambda: _complete_call_activity(parent_run, call_key, variables)
-            )
+    run.after_flush.append(lambda: _continue_parent(run.ctx, root, variables))
+
+
+def _continue_parent(ctx: CommandContext, root: ElementInstance, variables: dict[str, Any]) -> None:
+    """Complete the calling call activity of the flushed, completed child ``root``."""
+    parent_run, opened = _run_for(ctx, root.parent_process_instance_key, wait=False)
+    call_key = root.parent_element_instance_key
+    if parent_run is None:
+        # The parent is locked by another transaction: never wait for it while holding the
+        # child (lock order parent → child). Record it; a follow-up or the sweep finishes it.
+        _record_for_parent(ctx, root, {"variables": variables})
+        return
+    if opened:
+        _complete_call_activity(parent_run, call_key, variables)
+        service.finish_run(parent_run)
+    else:
+        parent_run.queue.append(lambda: _complete_call_activity(parent_run, call_key, variables))
+
+
+def _record_for_parent(ctx: CommandContext, root: ElementInstance, pending: dict[str, Any]) -> None:
+    """Store a parent continuation on the child's root row, finished after commit or by a sweep."""
+    root.data["to_parent"] = pending
+    ElementInstance.objects.filter(key=root.key).update(data=root.data)
+    key = root.key
+    ctx.follow_ups.append(lambda: resume_completed_children([key]))
 
 
 def resume_completed_children(keys: list[int] | None = None) -> int:
-    """Finish parent continuations of completed children that could not be done at once.
+    """Finish parent continuations of children that could not be done at once.
 
+    A completed child continues its call activity (§1.12b); an active child whose uncaught error
+    the parent catches (§6.8) has it thrown at the call activity, which terminates the child.
     Called after commit for the children of that command, and by the timer ticker as a sweep
     (a continuation lost in a crash is still recorded on the child's root). Returns how many.
     """
-    query = ElementInstance.objects.filter(
-        element_type="PROCESS", state=ElementInstance.COMPLETED, data__has_key="to_parent"
-    )
+    query = ElementInstance.objects.filter(element_type="PROCESS", data__has_key="to_parent")
     if keys is not None:
         query = query.filter(key__in=keys)
     done = 0
@@ -392,9 +408,15 @@ def resume_completed_children(keys: list[int] | None = None) -> int:
                 continue
             ctx = CommandContext(service.clock.now())
             parent_run = service.open_run(ctx, parent)
-            _complete_call_activity(
-                parent_run, child.parent_element_instance_key, pending["variables"]
-            )
+            call_key = child.parent_element_instance_key
+            if "error" in pending:
+                call = parent_run.instances.get(call_key)
+                if child.state != ACTIVE or call is None or call.state != ACTIVE:
+                    continue
+                error = pending["error"]
+                parent_run.throw_error(call, error["code"], error["message"], error["variables"])
+            elif child.state == ElementInstance.COMPLETED:
+                _complete_call_activity(parent_run, call_key, pending["variables"])
             service.finish_run(parent_run)
             service._after_commit(ctx)
             done += 1
@@ -402,7 +424,12 @@ def resume_completed_children(keys: list[int] | None = None) -> int:
 
 
 def on_terminating(run: InstanceRun, ei: ElementInstance) -> None:
-    """§2.9: terminating a call activity terminates its child instance (parent → child order)."""
+    """§2.9: terminating a call activity terminates its child instance (parent → child order).
+
+    A terminated compensation handler counts as finished for its waiting throw event (§9.6).
+    """
+    if ei.data.get("compensation_throw"):
+        on_compensation_handler_completed(run, ei)
     child_key = ei.data.get("child")
     if ei.element_type != "CALL_ACTIVITY" or not child_key:
         return
@@ -425,7 +452,13 @@ def error_to_parent(
     with _live(run):
         parent_run, opened = _run_for(run.ctx, parent_key, wait=False)
         if parent_run is None:
-            return False  # parent busy elsewhere: the child gets the incident (retry resolves)
+            # Parent busy elsewhere: if it would catch the error (read without its lock),
+            # record the throw on the child for ``resume_completed_children``; else incident.
+            if not _has_error_catcher(run, root, code):
+                return False
+            pending = {"error": {"code": code, "message": message, "variables": variables}}
+            run.after_flush.append(lambda: _record_for_parent(run.ctx, root, pending))
+            return True
         call = parent_run.instances.get(call_key)
         if call is None or call.state != ACTIVE or not _has_error_catcher(parent_run, call, code):
             return False
@@ -519,7 +552,13 @@ def throw_compensation(run: InstanceRun, el: Element, ei: ElementInstance) -> No
 
 
 def on_compensation_handler_completed(run: InstanceRun, handler: ElementInstance) -> None:
-    """A handler finished: the waiting throw event completes after the last one."""
+    """A handler completed or was terminated: the waiting throw completes after the last one.
+
+    §9.6 (interrupted handlers are never re-run) leaves open what the throw does when a handler
+    is terminated while the throw itself stays active (e.g. an interrupting boundary event on the
+    handler). Decision: a terminated handler counts as finished, so the throw completes once all
+    remaining handlers have finished, instead of waiting forever.
+    """
     throw = run.instances.get(handler.data.get("compensation_throw"))
     if throw is None or throw.state != ACTIVE or throw.lifecycle != ACTIVATED:
         return
@@ -527,7 +566,13 @@ def on_compensation_handler_completed(run: InstanceRun, handler: ElementInstance
     run.touch(throw)
     if throw.data["compensation_pending"] <= 0:
         throw.data.pop("compensation_pending", None)
-        run.queue.append(lambda: run.complete(throw))
+        run.queue.append(lambda: _complete_throw(run, throw))
+
+
+def _complete_throw(run: InstanceRun, throw: ElementInstance) -> None:
+    """Complete a compensation throw unless it ended meanwhile (its scope was terminated)."""
+    if throw.state == ACTIVE and throw.lifecycle == ACTIVATED:
+        run.complete(throw)
 
 
 # ====================================================================== start events

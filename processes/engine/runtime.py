@@ -63,6 +63,7 @@ ELEMENT_TYPES = {
 JOB_KINDS = frozenset({"serviceTask", "sendTask", "businessRuleTask", "scriptTask"})
 MI_BODY = "MULTI_INSTANCE_BODY"
 USER_TASK_JOB_TYPE = "io.camunda.zeebe:userTask"  # §8.5: job-based user tasks
+_VISIBLE: Any = object()  # ``_assign_path``: start from the variable visible in the scope
 DEFAULT_TENANT = "<default>"
 
 
@@ -135,6 +136,8 @@ class InstanceRun:
         # Tokens on their way into a scope (queued activations): the scope cannot complete yet.
         self.in_flight: dict[int, int] = defaultdict(int)
         self.pending_message_checks: list[MessageSubscription] = []
+        # Work that must see this run's writes (a child's parent continuation, §1.12b).
+        self.after_flush: list[Callable[[], None]] = []
         if loaded:
             self._load()
 
@@ -187,6 +190,9 @@ class InstanceRun:
         self.new_instances, self.new_vars, self.new_jobs, self.new_tasks = [], [], [], []
         self.new_subs, self.new_timers, self.new_incidents, self.records = [], [], [], []
         self.dirty_instances, self.dirty_vars, self.closed_owner_keys = set(), set(), set()
+        callbacks, self.after_flush = self.after_flush, []
+        for callback in callbacks:
+            callback()
 
     def add_wait(self, ei: ElementInstance, kind: str) -> None:
         """Remember that ``ei`` owns a job/task/subscription/timer/incident to close at its end."""
@@ -320,19 +326,34 @@ class InstanceRun:
             self.set_local(target, name, value)
 
     def apply_inputs(self, el: Element, ei: ElementInstance) -> None:
-        """§1.9a: input mappings, in order, written locally; a later one may read an earlier."""
+        """§1.9a: input mappings, in order, written locally; a later one may read an earlier.
+
+        A dotted target ``a.b`` builds a whole new object ``a`` (merged only with earlier input
+        targets of this element), never a copy of an outer ``a``.
+        """
+        built: dict[str, Any] = {}
         for mapping in el.inputs:
             if mapping.source is None:
                 value = None
             else:
                 context = self.visible(ei.key)
                 value = ex.to_variable(ex.evaluate(mapping.source, context, "IO_MAPPING_ERROR"))
-            self._assign_path(ei.key, mapping.target, value, local=True)
+            name = mapping.target.partition(".")[0]
+            built[name] = self._assign_path(
+                ei.key, mapping.target, value, local=True, base=built.get(name)
+            )
 
-    def _assign_path(self, scope_key: int, target: str, value: Any, *, local: bool) -> None:
+    def _assign_path(
+        self, scope_key: int, target: str, value: Any, *, local: bool, base: Any = _VISIBLE
+    ) -> Any:
+        """Write ``target`` (``a`` or ``a.b.c``); returns the value written for ``a``.
+
+        For a dotted target the object ``a`` is ``base`` (default: the visible ``a``, §1.10e)
+        with the leaf replaced.
+        """
         name, _, rest = target.partition(".")
         if rest:
-            current = self.visible(scope_key).get(name)
+            current = self.visible(scope_key).get(name) if base is _VISIBLE else base
             whole = dict(current) if isinstance(current, dict) else {}
             node = whole
             parts = rest.split(".")
@@ -346,6 +367,7 @@ class InstanceRun:
             self.set_local(scope_key, name, value)
         else:
             self.propagate(scope_key, {name: value})
+        return value
 
     def apply_outputs(self, el: Element, ei: ElementInstance, payload: dict[str, Any] | None):
         """§1.10: payload merge and output mappings when an element completes."""
@@ -986,6 +1008,8 @@ class InstanceRun:
         """Find the nearest catcher of ``code`` and interrupt up to it, or raise an incident."""
         current: ElementInstance | None = thrower
         while current is not None:
+            if current.state != ElementInstance.ACTIVE or current.data.get("interrupted"):
+                break  # §6.8: an interrupted (or ended) scope stops the walk
             el = self.model.elements.get(current.element_id)
             if el is not None and current.element_type != "PROCESS":
                 boundary = self._error_boundary(el, code)
@@ -1035,6 +1059,10 @@ class InstanceRun:
         if hook:
             hook(self, ei)
         self._finish(ei, TERMINATED)
+        if ei.element_type == "PROCESS":
+            # §4.8: a cancelled/terminated message-started instance also frees its key.
+            for end_hook in PROCESS_END_HOOKS:
+                end_hook(self, ei)
 
     # ------------------------------------------------------------------ incidents (§7)
     def raise_incident(
@@ -1207,6 +1235,11 @@ class InstanceRun:
         if sub.interrupting:
             MessageSubscription.objects.filter(key=sub.key).delete()
             self.new_subs = [s for s in self.new_subs if s.key != sub.key]
+        else:
+            # §4.7: a non-interrupting subscription stays open and, once this correlation is
+            # done, is offered the next matching buffered message not yet correlated to this
+            # process id (§4.4/§4.5).
+            self.pending_message_checks.append(sub)
         self.record(
             "MESSAGE",
             "CORRELATED",
