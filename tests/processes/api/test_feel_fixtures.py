@@ -53,11 +53,18 @@ def test_user_task_fixture(api: EngineClient) -> None:
     found = api.search("user-tasks", {"filter": {"candidateUser": "bob", "assignee": "ann"}})
     assert found["page"]["totalItems"] == 1
     api.post(f"user-tasks/{task['userTaskKey']}/completion", {"variables": {"approved": True}})
-    (legacy,) = api.search(
-        "user-tasks", {"filter": {"processInstanceKey": key, "state": "CREATED"}}
-    )["items"]
+    # A user task without <zeebe:userTask/> is a job for a task worker (Zeebe §8.5).
+    assert (
+        api.search("user-tasks", {"filter": {"processInstanceKey": key, "state": "CREATED"}})[
+            "items"
+        ]
+        == []
+    )
+    (legacy,) = api.activate("io.camunda.zeebe:userTask")
     assert legacy["elementId"] == "Task_legacy"
-    assert legacy["externalFormReference"] == "camunda-forms:bpmn:Form_1"
+    assert legacy["customHeaders"]["io.camunda.zeebe:assignee"] == "demo"
+    assert legacy["customHeaders"]["io.camunda.zeebe:formKey"] == "camunda-forms:bpmn:Form_1"
+    assert api.post(f"jobs/{legacy['jobKey']}/completion").status_code == 204
     (approved,) = api.search(
         "variables", {"filter": {"processInstanceKey": key, "name": "reviewApproved"}}
     )["items"]
