@@ -204,7 +204,7 @@ def _element(el: Element, model: ProcessModel, overlay: Overlay) -> str:
         else:
             body.extend(_wrapped(name, x + w / 2, y + h / 2, w - 10))
         if el.loop is not None:
-            mark = "≡" if el.loop.sequential else "⦀"
+            mark = "≡" if el.loop.sequential else "|||"
             body.append(_text(mark, x + w / 2, y + h - 6, "icon"))
     elif el.kind in GATEWAY_MARKERS:
         cx, cy = x + w / 2, y + h / 2

@@ -40,6 +40,13 @@ class TaskForm(forms.Form):
         """Extra facts shown above the form (amounts, scores, history)."""
         return {}
 
+    def after_complete(self) -> str | None:
+        """Business actions the decision calls for, once the task is completed (services only).
+
+        Returns a line for the user, or None.
+        """
+        return None
+
 
 class CompleteTaskForm(TaskForm):
     """Used for a form key with no registered form: completion with an optional note."""

@@ -233,6 +233,9 @@ def task_complete(request: HttpRequest, key: int) -> HttpResponse:
         messages.error(request, rejection.message)
         return redirect("tasks:detail", key=task.key)
     messages.success(request, f"“{task.name}” completed.")
+    follow_up = form.after_complete()
+    if follow_up:
+        messages.info(request, follow_up)
     summary = selectors.instance_summaries([task.process_instance_key]).get(
         task.process_instance_key
     )

@@ -629,7 +629,7 @@ class _Parser:
                 el.user_task.due_date = child.get("dueDate")
                 el.user_task.follow_up_date = child.get("followUpDate")
             elif tag == "formDefinition" and el.user_task is not None:
-                el.user_task.form_key = child.get("formKey")
+                el.user_task.form_key = child.get("formKey") or child.get("externalReference")
                 el.user_task.form_id = child.get("formId")
             elif tag == "priorityDefinition" and el.user_task is not None:
                 el.user_task.priority = child.get("priority")
