@@ -27,5 +27,10 @@ app.conf.beat_schedule = {
         "task": "processes.tick",
         "schedule": 1.0,
         "options": {"expires": 5},
-    }
+    },
+    "webhook-events-retry": {
+        "task": "vendors.retry_webhook_events",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
 }

@@ -179,3 +179,21 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 ENGINE_CLOCK_CONTROLLED = env_bool("ENGINE_CLOCK_CONTROLLED", DEBUG)
+
+# Payments: "sandbox" (default; test cards tok_visa, tok_chargeDeclined, tok_retry) or "stripe".
+PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
+STRIPE_API_KEY = os.environ.get("STRIPE_API_KEY", "")
+# Carrier webhook secrets, "dhl=secret,ups=secret" (vendors sign with their own callback secret).
+CARRIER_WEBHOOK_SECRETS = os.environ.get("CARRIER_WEBHOOK_SECRETS", "")
+# The demo simulator places orders and plays vendors and carriers in `make run` (off: "off").
+SIMULATOR = os.environ.get("SIMULATOR", "on" if DEBUG else "off")
+# Back-off between job retries when a handler fails (milliseconds).
+PROCESS_JOB_RETRY_BACKOFF_MS = int(os.environ.get("PROCESS_JOB_RETRY_BACKOFF_MS", "10000"))
+
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "orders@orderly.example")

@@ -112,8 +112,10 @@ def due_jobs(limit: int = SWEEP_BATCH) -> dict[int, str]:
 def tick() -> dict[str, int]:
     """Fire due timers, expire messages, re-enqueue due jobs (run every second)."""
     from processes.engine import service
+    from processes.engine.extensions import resume_completed_children
 
     fired = service.fire_due_timers()
     expired = service.expire_messages()
+    resumed = resume_completed_children()
     enqueued = enqueue_jobs(due_jobs())
-    return {"timers": fired, "messages": expired, "jobs": enqueued}
+    return {"timers": fired, "messages": expired, "jobs": enqueued, "resumed": resumed}

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Housekeeping that domain apps add (run by the ticker every ``expire_every`` seconds), e.g.
+# retrying webhook events that could not reach the engine.
+PERIODIC_HOOKS: list[Callable[[], object]] = []
+
 _STOP = object()
 
 
@@ -118,6 +122,12 @@ class WorkerPool:
                             from processes.engine import service
 
                             service.expire_messages()
+                        # Call-activity parents that were busy when their child ended (§1.12).
+                        from processes.engine.extensions import resume_completed_children
+
+                        resume_completed_children()
+                        for hook in PERIODIC_HOOKS:
+                            hook()
                     activated = self._activate()
                 except Exception:
                     self.errors += 1

@@ -43,3 +43,5 @@ def fast_password_hashing(request):
     if request.config.pluginmanager.hasplugin("django"):
         settings = request.getfixturevalue("settings")
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+        # Failed jobs are offered again at once; tests that need a back-off set one.
+        settings.PROCESS_JOB_RETRY_BACKOFF_MS = 0

@@ -17,19 +17,21 @@ from tests.conftest import IN_CI
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
-# Playwright's sync API runs an event loop in the test thread; Django's ORM calls made by the
-# test itself are still synchronous, so allow them.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+@pytest.fixture
+def chromium(live_server, monkeypatch):
+    """A browser for one test, started after (and so stopped before) the live server's database.
 
-@pytest.fixture(scope="session")
-def chromium():
+    Playwright's sync API runs an event loop in the test thread while the browser lives; the
+    ORM calls the test itself makes are still synchronous, so they are allowed for that time.
+    """
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         if IN_CI:
             pytest.fail(f"Chromium is required in CI but {CHROMIUM} is missing")
         pytest.skip("Chromium is not installed: browser tests run in CI")
     from playwright.sync_api import sync_playwright
 
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,

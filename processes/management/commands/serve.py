@@ -17,17 +17,38 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers", type=int, default=4, help="in-process job worker threads (default 4)"
         )
+        parser.add_argument(
+            "--no-simulator",
+            dest="simulator",
+            action="store_false",
+            help="do not start the demo simulator (also: SIMULATOR=off)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from processes import engine
+
+        for deployed in engine.deploy_all():
+            self.stdout.write(f"Process deployed: {deployed}")
         pool = None
         if settings.INPROCESS_WORKERS:
             from processes.workers import start_inprocess_workers
 
             pool = start_inprocess_workers(options["workers"])
             self.stdout.write(f"In-process job workers: {pool.threads} threads and a ticker")
+        simulator = None
+        if options["simulator"]:
+            from orders.simulator import start_simulator
+
+            simulator = start_simulator()
+            if simulator is not None:
+                self.stdout.write("Simulator on: orders arrive and vendors answer (SIMULATOR=off)")
         try:
             call_command("runserver", options["addrport"], use_reloader=False, use_threading=True)
         finally:
+            if simulator is not None:
+                from orders.simulator import stop_simulator
+
+                stop_simulator()
             if pool is not None:
                 from processes.workers import stop_inprocess_workers
 
