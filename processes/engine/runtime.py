@@ -133,6 +133,8 @@ class InstanceRun:
         self.new_incidents: list[Incident] = []
         self.records: list[Record] = []
         self.closed_owner_keys: set[int] = set()  # element instances whose waits are closed
+        self.fresh_waits: set[tuple[int, str]] = set()  # (owner, kind) first opened this command
+        self.new_correlations: list[MessageCorrelation] = []
         self.queue: deque[Callable[[], None]] = deque()
         # Tokens on their way into a scope (queued activations): the scope cannot complete yet.
         self.in_flight: dict[int, int] = defaultdict(int)
@@ -192,10 +194,13 @@ class InstanceRun:
             Timer.objects.bulk_create(self.new_timers)
         if self.new_incidents:
             Incident.objects.bulk_create(self.new_incidents)
+        if self.new_correlations:
+            MessageCorrelation.objects.bulk_create(self.new_correlations)
         if self.records:
             Record.objects.bulk_create(self.records)
         self.new_instances, self.new_vars, self.new_jobs, self.new_tasks = [], [], [], []
         self.new_subs, self.new_timers, self.new_incidents, self.records = [], [], [], []
+        self.new_correlations, self.fresh_waits = [], set()
         self.dirty_instances, self.dirty_vars, self.closed_owner_keys = set(), set(), set()
         callbacks, self.after_flush = self.after_flush, []
         for callback in callbacks:
@@ -207,6 +212,8 @@ class InstanceRun:
         if kind not in waits:
             waits.append(kind)
             self.touch(ei)
+            # Rows of this kind exist only in this command's memory until the flush.
+            self.fresh_waits.add((ei.key, kind))
 
     def drop_wait(self, ei: ElementInstance, kind: str) -> None:
         waits = ei.data.get("waits")
@@ -219,7 +226,8 @@ class InstanceRun:
         by_kind: dict[str, list[int]] = defaultdict(list)
         for key in owners:
             for kind in self.instances[key].data.get("waits", ()):
-                by_kind[kind].append(key)
+                if (key, kind) not in self.fresh_waits:  # those are handled in memory below
+                    by_kind[kind].append(key)
         # Waits created and closed within this same command are never written.
         self.new_subs = [s for s in self.new_subs if s.element_instance_key not in owners]
         self.new_timers = [t for t in self.new_timers if t.element_instance_key not in owners]
@@ -1221,6 +1229,13 @@ class InstanceRun:
                 tenant_id=sub.tenant_id,
             )
             .exclude(key__in=used)
+            .exclude(
+                key__in=[
+                    c.message_key
+                    for c in self.new_correlations
+                    if c.bpmn_process_id == sub.bpmn_process_id
+                ]
+            )
             .order_by("key")
             .first()
         )
@@ -1234,14 +1249,19 @@ class InstanceRun:
             return False
         if not self.trigger(owner, sub.element_id, variables or {}):
             return False
-        MessageCorrelation.objects.get_or_create(
-            message_key=message_key,
-            bpmn_process_id=sub.bpmn_process_id,
-            defaults={"process_instance_key": self.root.key},
+        self.new_correlations.append(
+            MessageCorrelation(
+                message_key=message_key,
+                bpmn_process_id=sub.bpmn_process_id,
+                process_instance_key=self.root.key,
+            )
         )
         if sub.interrupting:
-            MessageSubscription.objects.filter(key=sub.key).delete()
-            self.new_subs = [s for s in self.new_subs if s.key != sub.key]
+            unsaved = [s for s in self.new_subs if s.key == sub.key]
+            if unsaved:  # opened in this same command: it was never written
+                self.new_subs.remove(unsaved[0])
+            else:
+                MessageSubscription.objects.filter(key=sub.key).delete()
         else:
             # §4.7: a non-interrupting subscription stays open and, once this correlation is
             # done, is offered the next matching buffered message not yet correlated to this
