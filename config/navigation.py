@@ -32,6 +32,23 @@ NAV_ITEMS: list[NavItem] = [
 ]
 
 
+def open_task_count(user: Any) -> int:
+    """Open tasks assigned to the user plus unassigned ones of its groups, in one query.
+
+    The same rows as the tasklist's "Assigned to me" and "Unassigned in my groups" queues.
+    """
+    from django.db.models import Q
+
+    from processes.models import UserTask
+
+    offered = Q(candidate_users__icontains=f'"{user.username}"')
+    for role in user_roles(user):
+        offered |= Q(candidate_groups__icontains=f'"{role}"')
+    return UserTask.objects.filter(
+        Q(assignee=user.username) | (Q(assignee="") & offered), state=UserTask.CREATED
+    ).count()
+
+
 def nav_for(user: Any, current_path: str = "") -> list[dict[str, Any]]:
     roles = user_roles(user)
     items = []
@@ -43,7 +60,10 @@ def nav_for(user: Any, current_path: str = "") -> list[dict[str, Any]]:
         except NoReverseMatch:
             continue
         active = current_path == url or (url != "/" and current_path.startswith(url))
-        items.append({"label": item.label, "url": url, "active": active})
+        entry = {"label": item.label, "url": url, "active": active}
+        if item.url_name == "tasks:list":
+            entry["count"] = open_task_count(user)
+        items.append(entry)
     return items
 
 
