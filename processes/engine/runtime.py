@@ -32,6 +32,7 @@ from processes.models import (
 )
 
 from . import expressions as ex
+from . import sql
 from . import timers as timer_math
 from .bpmn import Element, ProcessModel
 from .keys import KeyAllocator
@@ -146,9 +147,16 @@ class InstanceRun:
 
     # ------------------------------------------------------------------ loading and flushing
     def _load(self) -> None:
-        active = ElementInstance.objects.filter(
-            process_instance_key=self.root.key, state=ElementInstance.ACTIVE
-        ).exclude(key=self.root.key)
+        if connection.vendor == "postgresql":
+            active = sql.select(
+                ElementInstance,
+                '"process_instance_key" = %s AND "state" = \'ACTIVE\' AND "key" <> %s',
+                [self.root.key, self.root.key],
+            )
+        else:
+            active = ElementInstance.objects.filter(
+                process_instance_key=self.root.key, state=ElementInstance.ACTIVE
+            ).exclude(key=self.root.key)
         for ei in active:
             self.instances[ei.key] = ei
         for ei in self.instances.values():
@@ -160,7 +168,11 @@ class InstanceRun:
     def vars(self) -> dict[int, dict[str, Variable]]:
         if not self._vars_loaded:
             self._vars_loaded = True
-            for var in Variable.objects.filter(process_instance_key=self.root.key):
+            if connection.vendor == "postgresql":
+                stored = sql.select(Variable, '"process_instance_key" = %s', [self.root.key])
+            else:
+                stored = Variable.objects.filter(process_instance_key=self.root.key)
+            for var in stored:
                 # A variable this command already created stays the one we know.
                 self._vars[var.scope_key].setdefault(var.name, var)
                 self.var_by_key.setdefault(var.key, var)
@@ -170,12 +182,12 @@ class InstanceRun:
         """Write every change of this command (the caller holds the transaction)."""
         new_keys = {ei.key for ei in self.new_instances}
         if self.new_instances:
-            ElementInstance.objects.bulk_create(self.new_instances)
+            sql.insert(self.new_instances)
         dirty = [self.instances[k] for k in self.dirty_instances if k not in new_keys]
         if dirty:
             _update_element_instances(dirty)
         if self.new_vars:
-            Variable.objects.bulk_create(self.new_vars)
+            sql.insert(self.new_vars)
         new_var_keys = {v.key for v in self.new_vars}
         dirty_vars = [self.var_by_key[k] for k in self.dirty_vars if k not in new_var_keys]
         if dirty_vars:
@@ -183,21 +195,21 @@ class InstanceRun:
         if self.closed_owner_keys:
             self._close_waits(self.closed_owner_keys)
         if self.new_jobs:
-            Job.objects.bulk_create(self.new_jobs)
+            sql.insert(self.new_jobs)
             self.ctx.created_job_types.update(job.type for job in self.new_jobs)
             self.ctx.created_job_keys.update((job.key, job.type) for job in self.new_jobs)
         if self.new_tasks:
-            UserTask.objects.bulk_create(self.new_tasks)
+            sql.insert(self.new_tasks)
         if self.new_subs:
-            MessageSubscription.objects.bulk_create(self.new_subs)
+            sql.insert(self.new_subs)
         if self.new_timers:
-            Timer.objects.bulk_create(self.new_timers)
+            sql.insert(self.new_timers)
         if self.new_incidents:
-            Incident.objects.bulk_create(self.new_incidents)
+            sql.insert(self.new_incidents)
         if self.new_correlations:
-            MessageCorrelation.objects.bulk_create(self.new_correlations)
+            sql.insert(self.new_correlations)
         if self.records:
-            Record.objects.bulk_create(self.records)
+            sql.insert(self.records)
         self.new_instances, self.new_vars, self.new_jobs, self.new_tasks = [], [], [], []
         self.new_subs, self.new_timers, self.new_incidents, self.records = [], [], [], []
         self.new_correlations, self.fresh_waits = [], set()

@@ -1,0 +1,140 @@
+"""Prepared-shape SQL for the engine's hot path.
+
+Every command reads an instance's active element instances and writes a handful of rows. The ORM
+compiles a new SQL string for each of those statements, which costs more CPU than the database
+needs to run them. These helpers build each statement's text once per model and connection
+vendor, send rows with ``executemany`` (pipelined by psycopg on PostgreSQL: one round trip), and
+convert values with the fields' own ``get_db_prep_save`` / ``from_db_value``, so what is stored
+is exactly what the ORM would store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import connection, models
+from django.db.models.fields import AutoFieldMixin
+
+M = TypeVar("M", bound=models.Model)
+
+
+@cache
+def _insert_sql(
+    model: type[models.Model], vendor: str, rows: int
+) -> tuple[str, tuple[models.Field, ...]]:
+    """``INSERT … VALUES (…), (…)`` for ``rows`` rows: one statement, one round trip."""
+    fields = tuple(
+        f
+        for f in model._meta.concrete_fields
+        if not (f.primary_key and isinstance(f, AutoFieldMixin))
+    )
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    table = quote(model._meta.db_table)  # names from the model, values always as parameters
+    values = ", ".join([row] * rows)
+    return f"INSERT INTO {table} ({columns}) VALUES {values}", fields  # noqa: S608
+
+
+# Rows per statement: keeps statements (and their parameter counts) within every backend's limits.
+CHUNK = 100
+
+
+def insert(objs: Sequence[models.Model]) -> None:
+    """Insert model instances of one model (primary keys already set, or auto ids not needed)."""
+    if not objs:
+        return
+    model = type(objs[0])
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), CHUNK):
+            chunk = objs[start : start + CHUNK]
+            sql, fields = _insert_sql(model, connection.vendor, len(chunk))
+            adapters = _adapters(model, connection.vendor)
+            params = [
+                adapt(_value(obj, f))
+                for obj in chunk
+                for f, adapt in zip(fields, adapters, strict=True)
+            ]
+            cursor.execute(sql, params)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+
+
+# Field types whose Python values the engine builds itself and the drivers take as they are.
+_PLAIN = {
+    "CharField",
+    "TextField",
+    "SlugField",
+    "BooleanField",
+    "IntegerField",
+    "BigIntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "SmallIntegerField",
+    "BigAutoField",
+    "AutoField",
+}
+
+
+@cache
+def _adapters(model: type[models.Model], vendor: str) -> tuple[Any, ...]:
+    """One value adapter per inserted field: the field's own preparation, or none for plain
+    columns (their values are already what the driver wants)."""
+    _sql, fields = _insert_sql(model, vendor, 1)
+    adapters = []
+    for field in fields:
+        kind = field.get_internal_type()
+        if field.is_relation:
+            kind = field.target_field.get_internal_type()
+        if kind in _PLAIN:
+            adapters.append(_identity)
+        elif kind == "DateTimeField":
+            adapters.append(connection.ops.adapt_datetimefield_value)
+        else:
+            adapters.append(lambda value, field=field: field.get_db_prep_save(value, connection))
+    return tuple(adapters)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _value(obj: models.Model, field: models.Field) -> Any:
+    value = getattr(obj, field.attname)
+    if value is None and field.has_default():
+        value = field.get_default()
+        setattr(obj, field.attname, value)
+    return value
+
+
+@cache
+def _select_sql(model: type[models.Model], vendor: str) -> tuple[str, tuple[models.Field, ...]]:
+    fields = tuple(model._meta.concrete_fields)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    table = quote(model._meta.db_table)
+    return f"SELECT {columns} FROM {table} WHERE ", fields  # noqa: S608
+
+
+def select(model: type[M], where: str, params: Iterable[Any]) -> list[M]:
+    """Model instances for ``SELECT … WHERE <where>`` (columns in field order).
+
+    PostgreSQL only: its driver returns typed values (SQLite needs the ORM's converters).
+    """
+    assert connection.vendor == "postgresql", "use the ORM on other databases"
+    head, fields = _select_sql(model, connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(head + where, list(params))
+        rows = cursor.fetchall()
+    converters = [(i, f) for i, f in enumerate(fields) if hasattr(f, "from_db_value")]
+    names = [f.attname for f in fields]
+    result = []
+    for row in rows:
+        values = list(row)
+        for i, f in converters:
+            values[i] = f.from_db_value(values[i], None, connection)
+        result.append(model.from_db(connection.alias, names, values))
+    return result
