@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils.module_loading import import_string
 
 from .roles import MANAGERS, SUPPORT, VENDORS, WAREHOUSE, user_roles
 
@@ -16,6 +18,12 @@ class NavItem:
     label: str
     url_name: str
     roles: frozenset[str]
+    # Dotted path of ``f(user) -> int | None``: the number shown next to the label (its queue).
+    count: str = ""
+
+    def count_for(self, user: Any) -> int | None:
+        counter: Callable[[Any], int | None] = import_string(self.count)
+        return counter(user)
 
 
 STAFF = frozenset({SUPPORT, WAREHOUSE, MANAGERS})
@@ -24,7 +32,12 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Dashboard", "home", STAFF),
     NavItem("Orders", "orders:list", frozenset({SUPPORT, MANAGERS})),
     NavItem("Tasks", "tasks:list", STAFF),
-    NavItem("Returns", "returns:list", frozenset({SUPPORT, WAREHOUSE, MANAGERS})),
+    NavItem(
+        "Returns",
+        "returns:list",
+        frozenset({SUPPORT, WAREHOUSE, MANAGERS}),
+        count="returns.selectors.returns_nav_count",
+    ),
     NavItem("Incidents", "incidents:list", frozenset({SUPPORT, MANAGERS})),
     NavItem("Processes", "processes:list", frozenset({MANAGERS})),
     NavItem("Catalog", "vendors:catalog", STAFF),
@@ -63,6 +76,8 @@ def nav_for(user: Any, current_path: str = "") -> list[dict[str, Any]]:
         entry = {"label": item.label, "url": url, "active": active}
         if item.url_name == "tasks:list":
             entry["count"] = open_task_count(user)
+        elif item.count:
+            entry["count"] = item.count_for(user)
         items.append(entry)
     return items
 
