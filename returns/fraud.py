@@ -35,6 +35,8 @@ class IndicatorResult:
     points: int
     fired: bool
     explanation: str
+    value_display: str = ""
+    threshold_display: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,22 @@ def _measure(return_request: ReturnRequest) -> dict[str, int]:
     }
 
 
+# How values read: ratios are stored in basis points, money in minor units.
+_RATIOS = {"return-ratio"}
+_MONEY = {"returned-value-90d"}
+
+
+def _shown(code: str, value: int | None) -> str:
+    if value is None:
+        return ""
+    if code in _RATIOS:
+        return f"{value / BASIS_POINTS:.2f}"
+    if code in _MONEY:
+        major, minor = divmod(value, 100)
+        return f"{major:,}.{minor:02d}"
+    return str(value)
+
+
 # Indicators that fire when the value is *below* the threshold (young accounts).
 _FIRES_BELOW = {"account-age"}
 # Indicators that fire at the threshold, not only above it.
@@ -115,21 +133,23 @@ _FIRES_AT = {"same-item", "days-from-delivery"}
 
 
 def _evaluate(indicator: FraudIndicator, value: int) -> IndicatorResult:
-    threshold = indicator.threshold
-    if indicator.code in _FIRES_BELOW:
+    threshold, code = indicator.threshold, indicator.code
+    shown, limit = _shown(code, value), _shown(code, threshold)
+    if code in _FIRES_BELOW:
         fired = value < threshold
-        how = f"{value} < {threshold}"
-    elif indicator.code in _FIRES_AT:
+        how = f"{shown} < {limit}"
+    elif code in _FIRES_AT:
         fired = value >= threshold
-        how = f"{value} ≥ {threshold}"
+        how = f"{shown} ≥ {limit}"
     else:
         fired = value > threshold
-        how = f"{value} > {threshold}"
+        how = f"{shown} > {limit}"
     points = indicator.weight if fired else 0
-    if not fired and indicator.warn_threshold is not None and value > indicator.warn_threshold:
+    warn = indicator.warn_threshold
+    if not fired and warn is not None and value > warn:
         fired, points = True, indicator.weight // 2
-        how = f"{value} > {indicator.warn_threshold} (suspicious band, half weight)"
-    explanation = how if fired else f"not fired ({value} against {threshold})"
+        how = f"{shown} > {_shown(code, warn)}: between normal and suspicious, half weight"
+    explanation = how if fired else f"not fired ({shown} against {limit})"
     return IndicatorResult(
         code=indicator.code,
         name=indicator.name,
@@ -140,6 +160,8 @@ def _evaluate(indicator: FraudIndicator, value: int) -> IndicatorResult:
         points=points,
         fired=fired,
         explanation=explanation,
+        value_display=shown,
+        threshold_display=limit if warn is None else f"{_shown(code, warn)} / {limit}",
     )
 
 

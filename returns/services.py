@@ -812,16 +812,16 @@ def return_customer_notify(*, return_id: int, template: str, idempotency_key: st
         amount=format_money(refund.amount_minor, refund.currency) if refund else "",
         days=return_request.policy.item_wait_days,
     )
-    email = return_request.customer.email
-    transaction.on_commit(
-        lambda: send_mail(
-            f"Return {return_request.number}",
-            body,
-            getattr(settings, "DEFAULT_FROM_EMAIL", None),
-            [email],
-            fail_silently=True,
-        )
-    )
+    email, subject = return_request.customer.email, f"Return {return_request.number}"
+
+    def send() -> None:
+        # After commit: a mail failure must not undo the decision; the history row stands.
+        try:
+            send_mail(subject, body, getattr(settings, "DEFAULT_FROM_EMAIL", None), [email])
+        except Exception:
+            logger.warning("Could not e-mail %s about %s", email, subject, exc_info=True)
+
+    transaction.on_commit(send)
     return _record(
         return_request,
         "customer_notified",

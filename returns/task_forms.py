@@ -96,13 +96,11 @@ class ReturnReviewForm(ReturnTaskForm):
         rows = [
             [
                 item["name"],
-                item["value"],
-                item["threshold"]
-                if item.get("warn_threshold") is None
-                else f"{item['warn_threshold']} / {item['threshold']}",
+                item.get("value_display") or item["value"],
+                item.get("threshold_display") or item["threshold"],
                 item["weight"],
                 item["points"],
-                "fired" if item["fired"] else "—",
+                item["explanation"] if item["fired"] else "—",
             ]
             for item in sorted(assessment.indicators, key=lambda i: (-i["points"], i["code"]))
         ]

@@ -51,7 +51,9 @@ def test_review_form_explains_the_score(deployed, flagged, support):
     assert page.status_code == 200
     html = page.content.decode()
     assert "Fraud score" in html and "80 / 100" in html
-    assert "Returned value over 5,000 in 90 days" in html and "fired" in html
+    assert "Returned value over 5,000 in 90 days" in html
+    assert "5,199.92 &gt; 5,000.00" in html  # value against threshold, in money
+    assert "1.00 &gt; 0.60" in html  # the return-to-purchase ratio
     assert "New account (days since sign-up)" in html
 
 
