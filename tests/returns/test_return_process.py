@@ -23,6 +23,7 @@ from returns.models import (
     StoreCreditEntry,
     VendorReturnAdjustment,
 )
+from vendors import services as vendor_services
 from vendors.models import Payout, PayoutHold, StockItem
 
 from .conftest import delivered_order
@@ -406,6 +407,11 @@ def test_return_before_payout_reduces_the_vendor_hold(deployed, shop, customer):
     assert adjustment.kind == VendorReturnAdjustment.K.HOLD_REDUCED
     assert adjustment.commission_minor == 1935 and adjustment.payout_minor == 10_965
     assert PayoutHold.objects.get(sub_order=acme).amount_minor == hold_before - 10_965
+
+    # when the hold is later released, the vendor is paid the reduced amount
+    vendor_services.payout_hold_release(sub_order_id=acme.pk)
+    payout = vendor_services.payout_create(sub_order_id=acme.pk, idempotency_key="payout-later")
+    assert payout.amount_minor == hold_before - 10_965 == 10_965
 
 
 def test_open_review_tasks_count_for_support_navigation(deployed, shop, customer, support):
