@@ -94,6 +94,17 @@ def _return_of(payload: dict[str, Any]) -> ReturnRequest | None:
     return label.return_request if label else None
 
 
+def return_webhook_event_act(*, event: WebhookEvent) -> ReturnRequest:
+    """Act on a stored return event (for a retry of events left FAILED); raises on refusal."""
+    return_request = _return_of(event.payload)
+    if return_request is None:
+        raise services.ApplicationError("No such return.", field="return_number")
+    source = event.source.partition(":")[2]
+    return services.return_item_receive(
+        return_request=return_request, actor=f"{source}:{event.event_id}"
+    )
+
+
 def _mark(event: WebhookEvent, outcome: str, error: str = "") -> None:
     WebhookEvent.objects.filter(pk=event.pk).update(
         status=outcome,
@@ -151,9 +162,7 @@ class ReturnWebhookApi(APIView):
             return Response({"status": "duplicate", "event_id": data["id"]})
         WebhookEvent.objects.filter(pk=stored.event.pk).update(attempts=F("attempts") + 1)
         try:
-            services.return_item_receive(
-                return_request=return_request, actor=f"{source.lower()}:{data['id']}"
-            )
+            return_webhook_event_act(event=stored.event)
         except services.ApplicationError as refusal:
             _mark(stored.event, WebhookEvent.S.PROCESSED, refusal.message)
             return Response(

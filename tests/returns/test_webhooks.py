@@ -160,3 +160,27 @@ def test_item_for_a_closed_return_is_refused_with_409(deployed, waiting):
     assert response.status_code == 409 and response.data["status"] == "refused"
     return_request.refresh_from_db()
     assert return_request.status == S.EXPIRED
+
+
+def test_a_technical_failure_is_stored_and_acted_on_when_repeated(deployed, waiting, monkeypatch):
+    from returns import services
+
+    return_request, instance = waiting
+    payload = {"id": "wh-5", "type": "item_received", "return_number": return_request.number}
+    real = services.return_item_receive
+
+    def broken(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "return_item_receive", broken)
+    first = post("warehouse", payload, "wh-secret")
+    assert first.status_code == 503
+    assert WebhookEvent.objects.get(event_id="wh-5").status == WebhookEvent.S.FAILED
+
+    monkeypatch.setattr(services, "return_item_receive", real)
+    again = post("warehouse", payload, "wh-secret")
+    deployed.run_handlers()
+
+    assert again.status_code == 200 and again.data["status"] == "processed"
+    assert WebhookEvent.objects.get(event_id="wh-5").attempts == 2
+    instance.is_completed()
