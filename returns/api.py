@@ -186,7 +186,7 @@ class ReturnCreateApi(APIView):
                 field = IDEMPOTENCY_HEADER
             code = status.HTTP_409_CONFLICT if error.code == "conflict" else 400
             return Response({field: [error.message]}, status=code)
-        except DatabaseError as error:
+        except (services.EngineUnavailable, DatabaseError) as error:
             logger.exception("Could not start the return process")
             return Response(
                 {"detail": f"The return could not be started ({type(error).__name__})."},

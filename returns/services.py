@@ -30,7 +30,13 @@ from orders.models import Charge, Customer, Order, OrderLine
 from orders.models import Refund as OrderRefund
 from orders.money import round_half_up_div
 from orders.payments import get_provider
-from orders.services import ApplicationError, actor_of, history_write, publish_once
+from orders.services import (
+    ApplicationError,
+    EngineUnavailable,
+    actor_of,
+    history_write,
+    publish_once,
+)
 from processes import engine
 from vendors.models import Payout, PayoutHold, StockItem, VendorSubOrder
 
@@ -57,8 +63,6 @@ logger = logging.getLogger(__name__)
 PROCESS_ID = "return-request"
 ITEM_RECEIVED_MESSAGE = "return-item-received"
 S = ReturnRequest.S
-
-__all__ = ["ApplicationError"]
 
 
 @dataclass(frozen=True)
@@ -267,13 +271,16 @@ def return_process_start(*, return_request: ReturnRequest) -> int:
     return_request = _locked(return_request.pk)
     if return_request.process_instance_key:
         return int(return_request.process_instance_key)
-    key = int(
-        engine.start(
-            PROCESS_ID,
-            return_process_variables(return_request=return_request),
-            business_key=return_request.number,
+    try:
+        key = int(
+            engine.start(
+                PROCESS_ID,
+                return_process_variables(return_request=return_request),
+                business_key=return_request.number,
+            )
         )
-    )
+    except Exception as error:  # the engine's own error types stay behind the port
+        raise EngineUnavailable(str(error)) from error
     ReturnRequest.objects.filter(pk=return_request.pk).update(process_instance_key=key)
     return key
 

@@ -213,3 +213,11 @@ def test_customer_cannot_see_someone_elses_return(deployed, order, customer_user
     response = client_for(other_user).get(f"{URL}/{created.data['number']}")
 
     assert response.status_code == 404
+
+
+def test_engine_unavailable_is_503_and_nothing_is_kept(process, order, customer_user):
+    # the return-request process is not deployed: the engine refuses to start it
+    response = client_for(customer_user).post(URL, body(order), format="json")
+
+    assert response.status_code == 503
+    assert not ReturnRequest.objects.exists()
