@@ -151,16 +151,21 @@ class WorkerPool:
         from processes.engine import service
 
         capacity = 2 * self.threads - self._in_flight - self._work.qsize()
-        handed = 0
+        if capacity <= 0:
+            return 0
+        # One activation for every handled type that shares a timeout (usually one group).
+        groups: dict[int, list[str]] = {}
         for job_type in jobs.handled_types():
+            spec = jobs.spec_for(job_type)
+            if spec is not None:
+                groups.setdefault(spec.timeout_ms, []).append(job_type)
+        handed = 0
+        for timeout_ms, types in groups.items():
             if capacity <= 0:
                 break
-            spec = jobs.spec_for(job_type)
-            if spec is None:
-                continue
             with jobs.engine_guard():
                 batch = service.activate_jobs(
-                    job_type, worker=self.name, timeout_ms=spec.timeout_ms, max_jobs=capacity
+                    types, worker=self.name, timeout_ms=timeout_ms, max_jobs=capacity
                 )
             for activated in batch:
                 with self._in_flight_lock:

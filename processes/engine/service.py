@@ -518,7 +518,7 @@ class ActivatedJob:
 
 
 def activate_jobs(
-    job_type: str,
+    job_type: str | list[str],
     *,
     worker: str = "",
     timeout_ms: int = 300_000,
@@ -527,14 +527,16 @@ def activate_jobs(
     tenant_ids: list[str] | None = None,
     job_key: int | None = None,
 ) -> list[ActivatedJob]:
-    """Lock up to ``max_jobs`` activatable jobs of a type for ``timeout_ms`` (§6.2, §6.3)."""
+    """Lock up to ``max_jobs`` activatable jobs of a type for ``timeout_ms`` (§6.2, §6.3).
+
+    ``job_type`` may be a list: an in-process worker serving many types asks once for all.
+    """
     now = clock.now()
+    types = [job_type] if isinstance(job_type, str) else list(job_type)
     if connection.vendor == "postgresql" and not tenant_ids:
-        return _activate_jobs_pg(
-            job_type, worker, timeout_ms, max_jobs, fetch_variables, now, job_key
-        )
+        return _activate_jobs_pg(types, worker, timeout_ms, max_jobs, fetch_variables, now, job_key)
     with transaction.atomic():
-        query = Job.objects.filter(type=job_type).filter(
+        query = Job.objects.filter(type__in=types).filter(
             Q(state=Job.ACTIVATABLE, activatable_at__lte=now)
             | Q(state=Job.ACTIVATED, deadline__lt=now)
         )
@@ -565,7 +567,7 @@ def activate_jobs(
 
 
 def _activate_jobs_pg(
-    job_type: str,
+    types: list[str],
     worker: str,
     timeout_ms: int,
     max_jobs: int,
@@ -579,7 +581,7 @@ def _activate_jobs_pg(
     sql = f"""
         WITH picked AS (
             SELECT "key", "state" AS previous_state FROM {table}
-            WHERE "type" = %s {'AND "key" = %s' if job_key is not None else ""} AND (
+            WHERE "type" = ANY(%s) {'AND "key" = %s' if job_key is not None else ""} AND (
                 ("state" = 'ACTIVATABLE' AND "activatable_at" <= %s)
                 OR ("state" = 'ACTIVATED' AND "deadline" < %s))
             ORDER BY "key" LIMIT %s FOR UPDATE SKIP LOCKED
@@ -591,7 +593,7 @@ def _activate_jobs_pg(
     deadline = now + dt.timedelta(milliseconds=timeout_ms)
     with transaction.atomic():
         with connection.cursor() as cursor:
-            params = [job_type, *([job_key] if job_key is not None else []), now, now]
+            params = [types, *([job_key] if job_key is not None else []), now, now]
             cursor.execute(sql, [*params, max_jobs, deadline, worker[:255]])
             rows = cursor.fetchall()
         if not rows:
