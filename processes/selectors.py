@@ -76,7 +76,8 @@ def describe_step(
         if el.kind == "userTask":
             text = f"task: {name}"
         elif (el.event is not None and el.event.type == "message") or el.kind == "receiveTask":
-            text = f"waiting for {name[0].lower() + name[1:]}"
+            lowered = name[0].lower() + name[1:]
+            text = lowered if lowered.startswith("wait") else f"waiting for {lowered}"
         elif el.event is not None and el.event.type == "timer":
             text = f"waiting: {name}"
         else:
