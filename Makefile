@@ -45,7 +45,8 @@ format: install
 	$(BIN)/ruff check --fix .
 
 check-deploy: install
-	DJANGO_SETTINGS_MODULE=config.production SECRET_KEY=check-deploy-$$RANDOM$$RANDOM$$RANDOM$$RANDOM$$RANDOM$$RANDOM \
+	DJANGO_SETTINGS_MODULE=config.production \
+		SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))') \
 		$(PY) manage.py check --deploy --fail-level WARNING
 
 # BPMN lint (bpmnlint + Camunda 8.8 compatibility rules); node_modules is installed on first use.
