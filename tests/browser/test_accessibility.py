@@ -134,6 +134,9 @@ def test_skip_link_is_the_first_stop_and_leads_to_the_content(browser_page, demo
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent.trim()") == "Skip to content"
     page.keyboard.press("Enter")
+    # Following an in-page link is asynchronous in the browser: wait for the fragment (it fails
+    # after the default timeout if the link never leads there).
+    page.wait_for_function("location.hash === '#main'")
     assert page.url.endswith("#main")
 
 
