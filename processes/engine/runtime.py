@@ -179,7 +179,20 @@ class InstanceRun:
         return self._vars
 
     def flush(self) -> None:
-        """Write every change of this command (the caller holds the transaction)."""
+        """Write every change of this command (the caller holds the transaction).
+
+        The writes go out together and are answered once (``sql.batch``)."""
+        with sql.batch():
+            self._write()
+        self.new_instances, self.new_vars, self.new_jobs, self.new_tasks = [], [], [], []
+        self.new_subs, self.new_timers, self.new_incidents, self.records = [], [], [], []
+        self.new_correlations, self.fresh_waits = [], set()
+        self.dirty_instances, self.dirty_vars, self.closed_owner_keys = set(), set(), set()
+        callbacks, self.after_flush = self.after_flush, []
+        for callback in callbacks:
+            callback()
+
+    def _write(self) -> None:
         new_keys = {ei.key for ei in self.new_instances}
         if self.new_instances:
             sql.insert(self.new_instances)
@@ -210,13 +223,6 @@ class InstanceRun:
             sql.insert(self.new_correlations)
         if self.records:
             sql.insert(self.records)
-        self.new_instances, self.new_vars, self.new_jobs, self.new_tasks = [], [], [], []
-        self.new_subs, self.new_timers, self.new_incidents, self.records = [], [], [], []
-        self.new_correlations, self.fresh_waits = [], set()
-        self.dirty_instances, self.dirty_vars, self.closed_owner_keys = set(), set(), set()
-        callbacks, self.after_flush = self.after_flush, []
-        for callback in callbacks:
-            callback()
 
     def add_wait(self, ei: ElementInstance, kind: str) -> None:
         """Remember that ``ei`` owns a job/task/subscription/timer/incident to close at its end."""
@@ -1298,7 +1304,7 @@ def _update_element_instances(rows: list[ElementInstance]) -> None:
     table = ElementInstance._meta.db_table
     json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
     adapt = connection.ops.adapt_datetimefield_value
-    sql = (
+    statement = (
         f"UPDATE {table} SET lifecycle = %s, state = %s, ended_at = %s, "  # noqa: S608
         f'has_incident = %s, data = %s{json_cast} WHERE "key" = %s'
     )
@@ -1313,8 +1319,8 @@ def _update_element_instances(rows: list[ElementInstance]) -> None:
         )
         for ei in rows
     ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+    with sql.cursor() as cursor:
+        cursor.executemany(statement, params)
 
 
 def _plain_target(expr: str) -> str | None:

@@ -32,7 +32,7 @@ from processes.models import (
     Variable,
 )
 
-from . import clock
+from . import clock, sql
 from . import timers as timer_math
 from .bpmn import BpmnValidationError, ProcessModel, parse_bpmn
 from .runtime import (
@@ -102,11 +102,19 @@ def _after_commit(ctx: CommandContext) -> None:
 
 
 def lock_instance(process_instance_key: int, intent: str, what: str) -> ElementInstance:
-    root = (
-        ElementInstance.objects.select_for_update()
-        .filter(key=process_instance_key, element_type="PROCESS")
-        .first()
-    )
+    if connection.vendor == "postgresql":
+        rows = sql.select(
+            ElementInstance,
+            '"key" = %s AND "element_type" = \'PROCESS\' FOR UPDATE',
+            [process_instance_key],
+        )
+        root = rows[0] if rows else None
+    else:
+        root = (
+            ElementInstance.objects.select_for_update()
+            .filter(key=process_instance_key, element_type="PROCESS")
+            .first()
+        )
     if root is None:
         raise Rejection(
             "NOT_FOUND",
@@ -382,21 +390,9 @@ def _job_for_command(job_key: int, intent: str, what: str) -> tuple[Job, Element
 def complete_job(job_key: int, variables: dict[str, Any] | None = None) -> None:
     variables = _json_object(variables, "COMPLETE")
     with transaction.atomic():
-        job = Job.objects.filter(key=job_key).first()
-        if job is None or job.state in (Job.COMPLETED, Job.CANCELED, Job.ERROR_THROWN):
-            raise Rejection(
-                "NOT_FOUND",
-                "COMPLETE",
-                f"Expected to complete job with key '{job_key}', but no such job was found",
-            )
-        root = lock_instance(job.process_instance_key, "COMPLETE", "complete")
         now = clock.now()
-        # Under the instance lock only activation (which keeps the job completable) can change
-        # the row, so a conditional update replaces a row lock plus a save.
-        completed = Job.objects.filter(
-            key=job_key, state__in=[Job.ACTIVATABLE, Job.ACTIVATED]
-        ).update(state=Job.COMPLETED, ended_at=now)
-        if not completed:
+        root, completed = _lock_and_complete_job(job_key, now)
+        if completed is None:
             state = Job.objects.filter(key=job_key).values_list("state", flat=True).first()
             if state == Job.FAILED:
                 raise Rejection(
@@ -409,15 +405,56 @@ def complete_job(job_key: int, variables: dict[str, Any] | None = None) -> None:
                 "COMPLETE",
                 f"Expected to complete job with key '{job_key}', but no such job was found",
             )
+        element_instance_key, element_id, job_type = completed
         ctx = CommandContext(now)
         run = open_run(ctx, root)
-        run.record("JOB", "COMPLETED", job.key, job.element_id, detail={"type": job.type})
-        ei = run.instances.get(job.element_instance_key)
+        run.record("JOB", "COMPLETED", job_key, element_id, detail={"type": job_type})
+        ei = run.instances.get(element_instance_key)
         if ei is not None and ei.lifecycle == ACTIVATED:
             run.drop_wait(ei, "job")
             run.complete(ei, variables or None)
         finish_run(run)
         _after_commit(ctx)
+
+
+def _lock_and_complete_job(
+    job_key: int, now: dt.datetime
+) -> tuple[ElementInstance | None, tuple[int, str, str] | None]:
+    """Lock the job's process instance, then mark the job completed if it still may be.
+
+    Returns the locked root and the job's (element instance key, element id, type), or ``None``
+    for the job when it is gone or not completable. Under the instance lock only activation
+    (which keeps the job completable) can change the row, so a conditional update replaces a row
+    lock plus a save. On PostgreSQL this is two statements.
+    """
+    completable = [Job.ACTIVATABLE, Job.ACTIVATED]
+    if connection.vendor == "postgresql":
+        table = Job._meta.db_table
+        rows = sql.select(
+            ElementInstance,
+            f'"key" = (SELECT "process_instance_key" FROM {table} WHERE "key" = %s) '  # noqa: S608
+            "AND \"element_type\" = 'PROCESS' FOR UPDATE",
+            [job_key],
+        )
+        if not rows:
+            return None, None
+        changed = sql.fetch(
+            f'UPDATE {table} SET "state" = %s, "ended_at" = %s '  # noqa: S608
+            'WHERE "key" = %s AND "state" = ANY(%s) '
+            'RETURNING "element_instance_key", "element_id", "type"',
+            [Job.COMPLETED, now, job_key, completable],
+        )
+        return rows[0], (changed[0] if changed else None)
+    job = Job.objects.filter(key=job_key).only("process_instance_key").first()
+    if job is None:
+        return None, None
+    root = lock_instance(job.process_instance_key, "COMPLETE", "complete")
+    if not Job.objects.filter(key=job_key, state__in=completable).update(
+        state=Job.COMPLETED, ended_at=now
+    ):
+        return root, None
+    job = Job.objects.only("element_instance_key", "element_id", "type").get(key=job_key)
+    return root, (job.element_instance_key, job.element_id, job.type)
 
 
 def fail_job(

@@ -6,11 +6,17 @@ needs to run them. These helpers build each statement's text once per model and 
 vendor, send rows with ``executemany`` (pipelined by psycopg on PostgreSQL: one round trip), and
 convert values with the fields' own ``get_db_prep_save`` / ``from_db_value``, so what is stored
 is exactly what the ORM would store.
+
+On PostgreSQL the statements go through a server-binding cursor on Django's connection (same
+transaction): parameters travel apart from the text, so psycopg parses each statement text once
+and the server prepares the ones that repeat, instead of merging values into a new query string
+for every call. ``batch()`` sends a run of writes in one round trip (psycopg's pipeline mode).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
@@ -18,6 +24,52 @@ from django.db import connection, models
 from django.db.models.fields import AutoFieldMixin
 
 M = TypeVar("M", bound=models.Model)
+
+
+@contextlib.contextmanager
+def cursor() -> Iterator[Any]:
+    """A cursor for the engine's own statements (``%s`` placeholders on every database)."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as django_cursor:
+            yield django_cursor
+        return
+    import psycopg
+
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    with psycopg.Cursor(connection.connection) as pg_cursor:
+        yield pg_cursor
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    """Writes inside are sent together and answered once (PostgreSQL); elsewhere a no-op.
+
+    Only for statements whose results are not read: errors surface when the block ends.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw._pipeline is not None:  # already batching
+        yield
+        return
+    with connection.wrap_database_errors, raw.pipeline():
+        yield
+
+
+def execute(statement: str, params: Sequence[Any]) -> int:
+    """Run one statement; the number of rows it changed."""
+    with cursor() as c:
+        c.execute(statement, params)
+        return c.rowcount
+
+
+def fetch(statement: str, params: Sequence[Any]) -> list[tuple]:
+    with cursor() as c:
+        c.execute(statement, params)
+        return c.fetchall()
 
 
 @cache
@@ -47,7 +99,7 @@ def insert(objs: Sequence[models.Model]) -> None:
     if not objs:
         return
     model = type(objs[0])
-    with connection.cursor() as cursor:
+    with cursor() as c:
         for start in range(0, len(objs), CHUNK):
             chunk = objs[start : start + CHUNK]
             sql, fields = _insert_sql(model, connection.vendor, len(chunk))
@@ -57,7 +109,7 @@ def insert(objs: Sequence[models.Model]) -> None:
                 for obj in chunk
                 for f, adapt in zip(fields, adapters, strict=True)
             ]
-            cursor.execute(sql, params)
+            c.execute(sql, params)
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
@@ -119,6 +171,13 @@ def _select_sql(model: type[models.Model], vendor: str) -> tuple[str, tuple[mode
     return f"SELECT {columns} FROM {table} WHERE ", fields  # noqa: S608
 
 
+def columns(model: type[models.Model], prefix: str = "") -> tuple[str, tuple[models.Field, ...]]:
+    """The select list of every concrete column of ``model`` (optionally table-qualified)."""
+    fields = tuple(model._meta.concrete_fields)
+    quote = connection.ops.quote_name
+    return ", ".join(prefix + quote(f.column) for f in fields), fields
+
+
 def select(model: type[M], where: str, params: Iterable[Any]) -> list[M]:
     """Model instances for ``SELECT … WHERE <where>`` (columns in field order).
 
@@ -126,9 +185,11 @@ def select(model: type[M], where: str, params: Iterable[Any]) -> list[M]:
     """
     assert connection.vendor == "postgresql", "use the ORM on other databases"
     head, fields = _select_sql(model, connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(head + where, list(params))
-        rows = cursor.fetchall()
+    return from_rows(model, fields, fetch(head + where, list(params)))
+
+
+def from_rows(model: type[M], fields: Sequence[models.Field], rows: Iterable[tuple]) -> list[M]:
+    """Model instances from PostgreSQL rows whose columns are ``fields`` in order."""
     converters = [(i, f) for i, f in enumerate(fields) if hasattr(f, "from_db_value")]
     names = [f.attname for f in fields]
     result = []
