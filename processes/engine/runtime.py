@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import connection
+from django.db.models import Exists, OuterRef
 
 from processes.models import (
     ElementInstance,
@@ -1236,27 +1237,10 @@ class InstanceRun:
         owner = self.instances.get(sub.element_instance_key)
         if owner is None or owner.state != ElementInstance.ACTIVE:
             return
-        used = MessageCorrelation.objects.filter(bpmn_process_id=sub.bpmn_process_id).values(
-            "message_key"
-        )
-        message = (
-            Message.objects.filter(
-                name=sub.message_name,
-                correlation_key=sub.correlation_key,
-                expires_at__gt=self.now,
-                tenant_id=sub.tenant_id,
-            )
-            .exclude(key__in=used)
-            .exclude(
-                key__in=[
-                    c.message_key
-                    for c in self.new_correlations
-                    if c.bpmn_process_id == sub.bpmn_process_id
-                ]
-            )
-            .order_by("key")
-            .first()
-        )
+        taken = [
+            c.message_key for c in self.new_correlations if c.bpmn_process_id == sub.bpmn_process_id
+        ]
+        message = _oldest_buffered(sub, self.now, taken)
         if message is None:
             return
         self.correlate(sub, message.key, message.variables)
@@ -1293,6 +1277,40 @@ class InstanceRun:
             detail={"name": sub.message_name, "correlationKey": sub.correlation_key},
         )
         return True
+
+
+def _oldest_buffered(
+    sub: MessageSubscription, now: dt.datetime, taken: list[int]
+) -> Message | None:
+    """The oldest unexpired message for ``sub`` not yet correlated to its process id."""
+    if connection.vendor == "postgresql":
+        correlations, messages = MessageCorrelation._meta.db_table, Message._meta.db_table
+        rows = sql.select(  # table names from the models, values as parameters
+            Message,
+            '"name" = %s AND "correlation_key" = %s AND "expires_at" > %s AND "tenant_id" = %s '  # noqa: S608
+            'AND NOT ("key" = ANY(%s)) AND NOT EXISTS (SELECT 1 FROM '
+            f'{correlations} AS c WHERE c."message_key" = {messages}."key" '
+            'AND c."bpmn_process_id" = %s) '
+            'ORDER BY "key" LIMIT 1',
+            [sub.message_name, sub.correlation_key, now, sub.tenant_id, taken,
+             sub.bpmn_process_id],
+        )  # fmt: skip
+        return rows[0] if rows else None
+    used = MessageCorrelation.objects.filter(
+        bpmn_process_id=sub.bpmn_process_id, message_key=OuterRef("key")
+    )
+    return (
+        Message.objects.filter(
+            name=sub.message_name,
+            correlation_key=sub.correlation_key,
+            expires_at__gt=now,
+            tenant_id=sub.tenant_id,
+        )
+        .exclude(Exists(used))
+        .exclude(key__in=taken)
+        .order_by("key")
+        .first()
+    )
 
 
 def _update_element_instances(rows: list[ElementInstance]) -> None:

@@ -232,11 +232,13 @@ def deploy_file(path: str) -> list[DeployedProcess]:
 
 
 def latest_definition(process_id: str, tenant_id: str = DEFAULT_TENANT) -> ProcessDefinition:
-    definition = (
+    key = (
         ProcessDefinition.objects.filter(tenant_id=tenant_id, bpmn_process_id=process_id)
         .order_by("-version")
+        .values_list("key", flat=True)
         .first()
     )
+    definition = definition_by_key(key) if key is not None else None
     if definition is None:
         raise Rejection(
             "NOT_FOUND",
@@ -615,7 +617,7 @@ def _activate_jobs_pg(
     """One statement: pick, lock (skipping rows others hold) and mark jobs as activated."""
     table = Job._meta.db_table
     columns = ", ".join(f'"{f.column}"' for f in Job._meta.concrete_fields)
-    sql = f"""
+    statement = f"""
         WITH picked AS (
             SELECT "key", "state" AS previous_state FROM {table}
             WHERE "type" = ANY(%s) {'AND "key" = %s' if job_key is not None else ""} AND (
@@ -629,10 +631,8 @@ def _activate_jobs_pg(
     """  # noqa: S608
     deadline = now + dt.timedelta(milliseconds=timeout_ms)
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            params = [types, *([job_key] if job_key is not None else []), now, now]
-            cursor.execute(sql, [*params, max_jobs, deadline, worker[:255]])
-            rows = cursor.fetchall()
+        params = [types, *([job_key] if job_key is not None else []), now, now]
+        rows = sql.fetch(statement, [*params, max_jobs, deadline, worker[:255]])
         if not rows:
             return []
         fields = Job._meta.concrete_fields
@@ -671,18 +671,35 @@ def _job_record(job: Job, intent: str, now: dt.datetime) -> Record:
 
 def _visible_variables(jobs: list[Job], names: list[str] | None) -> dict[int, dict[str, Any]]:
     """Variables visible from each job's element instance, read in two queries."""
-    instance_keys = {job.process_instance_key for job in jobs}
-    parents = dict(
-        ElementInstance.objects.filter(
-            process_instance_key__in=instance_keys, state=ElementInstance.ACTIVE
-        ).values_list("key", "scope_key")
-    )
-    variables = Variable.objects.filter(process_instance_key__in=instance_keys)
-    if names:
-        variables = variables.filter(name__in=names)
+    instance_keys = list({job.process_instance_key for job in jobs})
     by_scope: dict[int, dict[str, Any]] = defaultdict(dict)
-    for scope_key, name, value in variables.values_list("scope_key", "name", "value"):
-        by_scope[scope_key][name] = value
+    if connection.vendor == "postgresql":
+        instances, variables = ElementInstance._meta.db_table, Variable._meta.db_table
+        parents = dict(
+            sql.fetch(
+                f'SELECT "key", "scope_key" FROM {instances} '  # noqa: S608
+                'WHERE "process_instance_key" = ANY(%s) AND "state" = \'ACTIVE\'',
+                [instance_keys],
+            )
+        )
+        where = '"process_instance_key" = ANY(%s)' + (' AND "name" = ANY(%s)' if names else "")
+        value_field = Variable._meta.get_field("value")
+        for scope_key, name, value in sql.fetch(
+            f'SELECT "scope_key", "name", "value" FROM {variables} WHERE {where}',  # noqa: S608
+            [instance_keys, *([list(names)] if names else [])],
+        ):
+            by_scope[scope_key][name] = value_field.from_db_value(value, None, connection)
+    else:
+        parents = dict(
+            ElementInstance.objects.filter(
+                process_instance_key__in=instance_keys, state=ElementInstance.ACTIVE
+            ).values_list("key", "scope_key")
+        )
+        stored = Variable.objects.filter(process_instance_key__in=instance_keys)
+        if names:
+            stored = stored.filter(name__in=names)
+        for scope_key, name, value in stored.values_list("scope_key", "name", "value"):
+            by_scope[scope_key][name] = value
     result = {}
     for job in jobs:
         chain = []
@@ -850,7 +867,7 @@ def publish_message(
                     "with that id was already published",
                 )
         ctx = CommandContext(now)
-        message = Message.objects.create(
+        message = Message(
             key=ctx.keys.next(),
             name=name,
             correlation_key=correlation_key,
@@ -860,26 +877,36 @@ def publish_message(
             expires_at=now + dt.timedelta(milliseconds=max(ttl_ms, 0)),
             tenant_id=tenant_id,
         )
-        Record.objects.create(
+        record = Record(
             value_type="MESSAGE",
             intent="PUBLISHED",
             key=message.key,
             detail={"name": name, "correlationKey": correlation_key, "ttl": ttl_ms},
             at=now,
         )
-        instance_keys = _correlate_message(ctx, message)
+        with sql.batch():  # sent with the subscription lookup that follows
+            sql.insert([message])
+            sql.insert([record])
+            instance_keys = _correlate_message(ctx, message)
         _after_commit(ctx)
     return message.key, instance_keys
 
 
 def _correlate_message(ctx: CommandContext, message: Message) -> list[int]:
-    subs = list(
-        MessageSubscription.objects.filter(
-            message_name=message.name,
-            correlation_key=message.correlation_key,
-            tenant_id=message.tenant_id,
-        ).order_by("key")
-    )
+    if connection.vendor == "postgresql":
+        subs = sql.select(
+            MessageSubscription,
+            '"message_name" = %s AND "correlation_key" = %s AND "tenant_id" = %s ORDER BY "key"',
+            [message.name, message.correlation_key, message.tenant_id],
+        )
+    else:
+        subs = list(
+            MessageSubscription.objects.filter(
+                message_name=message.name,
+                correlation_key=message.correlation_key,
+                tenant_id=message.tenant_id,
+            ).order_by("key")
+        )
     by_process: dict[str, list[MessageSubscription]] = defaultdict(list)
     for sub in subs:
         by_process[sub.bpmn_process_id].append(sub)
@@ -887,12 +914,11 @@ def _correlate_message(ctx: CommandContext, message: Message) -> list[int]:
     instance_keys: list[int] = []
     for process_id, candidates in by_process.items():
         for sub in candidates:
-            root = (
-                ElementInstance.objects.select_for_update()
-                .filter(key=sub.process_instance_key, state=ElementInstance.ACTIVE)
-                .first()
-            )
-            if root is None:
+            try:
+                root = lock_instance(sub.process_instance_key, "CORRELATE", "correlate to")
+            except Rejection:
+                continue
+            if root.state != ElementInstance.ACTIVE:
                 continue
             run = open_run(ctx, root)
             if run.correlate(sub, message.key, message.variables):
