@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import connection
@@ -113,7 +113,10 @@ class InstanceRun:
         model: ProcessModel,
         *,
         loaded: bool = True,
+        rows: tuple[list[ElementInstance], list[Variable]] | None = None,
     ) -> None:
+        """``rows``: the instance's other active element instances and its variables, when the
+        caller read them already (with its lock, in one round trip)."""
         self.ctx = ctx
         self.now = ctx.now
         self.root = root
@@ -143,27 +146,35 @@ class InstanceRun:
         self.pending_message_checks: list[MessageSubscription] = []
         # Work that must see this run's writes (a child's parent continuation, §1.12b).
         self.after_flush: list[Callable[[], None]] = []
-        if loaded:
+        if rows is not None:
+            self._adopt(*rows)
+        elif loaded:
             self._load()
 
     # ------------------------------------------------------------------ loading and flushing
     def _load(self) -> None:
+        key = self.root.key
         if connection.vendor == "postgresql":
-            active = sql.select(
-                ElementInstance,
-                '"process_instance_key" = %s AND "state" = \'ACTIVE\' AND "key" <> %s',
-                [self.root.key, self.root.key],
-            )
-        else:
-            active = ElementInstance.objects.filter(
-                process_instance_key=self.root.key, state=ElementInstance.ACTIVE
-            ).exclude(key=self.root.key)
+            # One round trip: on this database a second statement costs more than the rows.
+            self._adopt(*sql.select_many(active_rows(key)))
+            return
+        active = ElementInstance.objects.filter(
+            process_instance_key=key, state=ElementInstance.ACTIVE
+        ).exclude(key=key)
+        self._adopt(list(active), None)
+
+    def _adopt(self, active: list[ElementInstance], stored: list[Variable] | None) -> None:
         for ei in active:
             self.instances[ei.key] = ei
         for ei in self.instances.values():
             if ei.scope_key is not None:
                 self.children[ei.scope_key].append(ei.key)
-        self._vars_loaded = False  # variables are read on first use (many commands need none)
+        if stored is None:
+            self._vars_loaded = False  # read on first use (many commands need none)
+            return
+        for var in stored:
+            self._vars[var.scope_key].setdefault(var.name, var)
+            self.var_by_key.setdefault(var.key, var)
 
     @property
     def vars(self) -> dict[int, dict[str, Variable]]:
@@ -1277,6 +1288,27 @@ class InstanceRun:
             detail={"name": sub.message_name, "correlationKey": sub.correlation_key},
         )
         return True
+
+
+def active_rows(
+    process_instance_key: int | str, params: Sequence[Any] | None = None
+) -> list[tuple[type, str, Sequence[Any]]]:
+    """PostgreSQL ``select_many`` queries for an instance's active element instances (besides
+    the root) and its variables. ``process_instance_key`` may be a SQL expression over
+    ``params`` (e.g. a sub-select from a job's key)."""
+    if params is None:
+        expr, params = "%s", [process_instance_key]
+    else:
+        expr = str(process_instance_key)
+    return [
+        (
+            ElementInstance,
+            f'"process_instance_key" = {expr} AND "state" = \'ACTIVE\' '
+            "AND \"element_type\" <> 'PROCESS'",
+            list(params),
+        ),
+        (Variable, f'"process_instance_key" = {expr}', list(params)),
+    ]
 
 
 def _oldest_buffered(

@@ -42,6 +42,7 @@ from .runtime import (
     CommandContext,
     InstanceRun,
     Rejection,
+    active_rows,
 )
 
 # Called after commit with the job types that got new jobs (workers wake up on them).
@@ -391,9 +392,10 @@ def _job_for_command(job_key: int, intent: str, what: str) -> tuple[Job, Element
 
 def complete_job(job_key: int, variables: dict[str, Any] | None = None) -> None:
     variables = _json_object(variables, "COMPLETE")
-    with transaction.atomic():
+    # The batch sends the command's statements in as few round trips as they allow.
+    with transaction.atomic(), sql.batch():
         now = clock.now()
-        root, completed = _lock_and_complete_job(job_key, now)
+        root, completed, rows = _lock_and_complete_job(job_key, now)
         if completed is None:
             state = Job.objects.filter(key=job_key).values_list("state", flat=True).first()
             if state == Job.FAILED:
@@ -409,7 +411,8 @@ def complete_job(job_key: int, variables: dict[str, Any] | None = None) -> None:
             )
         element_instance_key, element_id, job_type = completed
         ctx = CommandContext(now)
-        run = open_run(ctx, root)
+        definition = definition_by_key(root.definition_id)
+        run = InstanceRun(ctx, root, definition, model_of(definition), rows=rows)
         run.record("JOB", "COMPLETED", job_key, element_id, detail={"type": job_type})
         ei = run.instances.get(element_instance_key)
         if ei is not None and ei.lifecycle == ACTIVATED:
@@ -419,44 +422,50 @@ def complete_job(job_key: int, variables: dict[str, Any] | None = None) -> None:
         _after_commit(ctx)
 
 
-def _lock_and_complete_job(
-    job_key: int, now: dt.datetime
-) -> tuple[ElementInstance | None, tuple[int, str, str] | None]:
+def _lock_and_complete_job(job_key: int, now: dt.datetime) -> tuple[Any, Any, Any]:
     """Lock the job's process instance, then mark the job completed if it still may be.
 
-    Returns the locked root and the job's (element instance key, element id, type), or ``None``
-    for the job when it is gone or not completable. Under the instance lock only activation
-    (which keeps the job completable) can change the row, so a conditional update replaces a row
-    lock plus a save. On PostgreSQL this is two statements.
+    Returns the locked root (or ``None``), the job's (element instance key, element id, type)
+    (or ``None`` when it is gone or not completable), and, on PostgreSQL, the instance's active
+    element instances and variables for the run (else ``None``: the run reads them). Under the
+    instance lock only activation (which keeps the job completable) can change the job's row,
+    so a conditional update replaces a row lock plus a save. On PostgreSQL all of this is one
+    round trip: the statements run in order, so the update and the reads follow the lock.
     """
     completable = [Job.ACTIVATABLE, Job.ACTIVATED]
     if connection.vendor == "postgresql":
         table = Job._meta.db_table
-        rows = sql.select(
-            ElementInstance,
-            f'"key" = (SELECT "process_instance_key" FROM {table} WHERE "key" = %s) '  # noqa: S608
-            "AND \"element_type\" = 'PROCESS' FOR UPDATE",
-            [job_key],
+        of_job = f'(SELECT "process_instance_key" FROM {table} WHERE "key" = %s)'  # noqa: S608
+        lock = sql.select_sql(ElementInstance)
+        reads = active_rows(of_job, [job_key])
+        results = sql.fetch_many(
+            [
+                (lock + f'"key" = {of_job} AND "element_type" = \'PROCESS\' FOR UPDATE', [job_key]),
+                (
+                    f'UPDATE {table} SET "state" = %s, "ended_at" = %s '  # noqa: S608
+                    'WHERE "key" = %s AND "state" = ANY(%s) '
+                    'RETURNING "element_instance_key", "element_id", "type"',
+                    [Job.COMPLETED, now, job_key, completable],
+                ),
+                *[(sql.select_sql(model) + where, params) for model, where, params in reads],
+            ]
         )
-        if not rows:
-            return None, None
-        changed = sql.fetch(
-            f'UPDATE {table} SET "state" = %s, "ended_at" = %s '  # noqa: S608
-            'WHERE "key" = %s AND "state" = ANY(%s) '
-            'RETURNING "element_instance_key", "element_id", "type"',
-            [Job.COMPLETED, now, job_key, completable],
-        )
-        return rows[0], (changed[0] if changed else None)
+        roots = sql.from_rows(ElementInstance, sql.fields_of(ElementInstance), results[0])
+        if not roots:
+            return None, None, None
+        active = sql.from_rows(ElementInstance, sql.fields_of(ElementInstance), results[2])
+        stored = sql.from_rows(Variable, sql.fields_of(Variable), results[3])
+        return roots[0], (results[1][0] if results[1] else None), (active, stored)
     job = Job.objects.filter(key=job_key).only("process_instance_key").first()
     if job is None:
-        return None, None
+        return None, None, None
     root = lock_instance(job.process_instance_key, "COMPLETE", "complete")
     if not Job.objects.filter(key=job_key, state__in=completable).update(
         state=Job.COMPLETED, ended_at=now
     ):
-        return root, None
+        return root, None, None
     job = Job.objects.only("element_instance_key", "element_id", "type").get(key=job_key)
-    return root, (job.element_instance_key, job.element_id, job.type)
+    return root, (job.element_instance_key, job.element_id, job.type), None
 
 
 def fail_job(

@@ -72,6 +72,45 @@ def fetch(statement: str, params: Sequence[Any]) -> list[tuple]:
         return c.fetchall()
 
 
+def fetch_many(statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[tuple]]:
+    """Rows of each statement, in order. PostgreSQL: one round trip for all of them.
+
+    The server runs them one after the other, so a later statement sees what an earlier one
+    locked or changed. Any write queued before (``batch``) goes out with them.
+    """
+    if connection.vendor != "postgresql":
+        return [fetch(statement, params) for statement, params in statements]
+    import psycopg
+
+    with batch():
+        raw = connection.connection
+        cursors = []
+        for statement, params in statements:
+            c = psycopg.Cursor(raw)
+            c.execute(statement, params)
+            cursors.append(c)
+        try:
+            return [c.fetchall() for c in cursors]
+        finally:
+            for c in cursors:
+                c.close()
+
+
+def select_many(queries: Sequence[tuple[type[M], str, Sequence[Any]]]) -> list[list[M]]:
+    """Several ``select``s in one round trip (PostgreSQL only)."""
+    heads = [_select_sql(model, connection.vendor) for model, _where, _params in queries]
+    results = fetch_many(
+        [
+            (head + where, params)
+            for (head, _f), (_m, where, params) in zip(heads, queries, strict=True)
+        ]
+    )
+    return [
+        from_rows(model, fields, rows)
+        for (model, _w, _p), (_h, fields), rows in zip(queries, heads, results, strict=True)
+    ]
+
+
 @cache
 def _insert_sql(
     model: type[models.Model], vendor: str, rows: int
@@ -92,6 +131,18 @@ def _insert_sql(
 
 # Rows per statement: keeps statements (and their parameter counts) within every backend's limits.
 CHUNK = 100
+# psycopg keeps the parsed form of statements with up to this many parameters (and the server
+# prepares them once they repeat); longer ones are parsed again on every call, which costs more
+# than sending a few more statements in the same round trip.
+PG_CACHED_PARAMS = 50
+
+
+@cache
+def _chunk_size(model: type[models.Model], vendor: str) -> int:
+    if vendor != "postgresql":
+        return CHUNK
+    _sql, fields = _insert_sql(model, vendor, 1)
+    return max(1, PG_CACHED_PARAMS // len(fields))
 
 
 def insert(objs: Sequence[models.Model]) -> None:
@@ -99,9 +150,10 @@ def insert(objs: Sequence[models.Model]) -> None:
     if not objs:
         return
     model = type(objs[0])
+    size = _chunk_size(model, connection.vendor)
     with cursor() as c:
-        for start in range(0, len(objs), CHUNK):
-            chunk = objs[start : start + CHUNK]
+        for start in range(0, len(objs), size):
+            chunk = objs[start : start + size]
             sql, fields = _insert_sql(model, connection.vendor, len(chunk))
             adapters = _adapters(model, connection.vendor)
             params = [
@@ -171,11 +223,13 @@ def _select_sql(model: type[models.Model], vendor: str) -> tuple[str, tuple[mode
     return f"SELECT {columns} FROM {table} WHERE ", fields  # noqa: S608
 
 
-def columns(model: type[models.Model], prefix: str = "") -> tuple[str, tuple[models.Field, ...]]:
-    """The select list of every concrete column of ``model`` (optionally table-qualified)."""
-    fields = tuple(model._meta.concrete_fields)
-    quote = connection.ops.quote_name
-    return ", ".join(prefix + quote(f.column) for f in fields), fields
+def select_sql(model: type[models.Model]) -> str:
+    """``SELECT <every column> FROM <table> WHERE `` for ``model``; rows go to ``from_rows``."""
+    return _select_sql(model, connection.vendor)[0]
+
+
+def fields_of(model: type[models.Model]) -> tuple[models.Field, ...]:
+    return _select_sql(model, connection.vendor)[1]
 
 
 def select(model: type[M], where: str, params: Iterable[Any]) -> list[M]:
