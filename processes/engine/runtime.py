@@ -100,6 +100,9 @@ class CommandContext:
         # Key -> type of each job made activatable by this command (queue-based workers).
         self.created_job_keys: dict[int, str] = {}
         self.follow_ups: list[Callable[[], None]] = []
+        # Message subscriptions this command wrote: once committed, each looks again for a
+        # message published concurrently (neither transaction saw the other's row).
+        self.opened_subs: list[MessageSubscription] = []
 
 
 class InstanceRun:
@@ -227,6 +230,7 @@ class InstanceRun:
             sql.insert(self.new_tasks)
         if self.new_subs:
             sql.insert(self.new_subs)
+            self.ctx.opened_subs.extend(self.new_subs)
         if self.new_timers:
             sql.insert(self.new_timers)
         if self.new_incidents:
@@ -1251,7 +1255,7 @@ class InstanceRun:
         taken = [
             c.message_key for c in self.new_correlations if c.bpmn_process_id == sub.bpmn_process_id
         ]
-        message = _oldest_buffered(sub, self.now, taken)
+        message = oldest_buffered(sub, self.now, taken)
         if message is None:
             return
         self.correlate(sub, message.key, message.variables)
@@ -1311,9 +1315,7 @@ def active_rows(
     ]
 
 
-def _oldest_buffered(
-    sub: MessageSubscription, now: dt.datetime, taken: list[int]
-) -> Message | None:
+def oldest_buffered(sub: MessageSubscription, now: dt.datetime, taken: list[int]) -> Message | None:
     """The oldest unexpired message for ``sub`` not yet correlated to its process id."""
     if connection.vendor == "postgresql":
         correlations, messages = MessageCorrelation._meta.db_table, Message._meta.db_table

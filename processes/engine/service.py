@@ -88,6 +88,7 @@ def _after_commit(ctx: CommandContext) -> None:
     types = set(ctx.created_job_types)
     job_keys = dict(ctx.created_job_keys)
     follow_ups = list(ctx.follow_ups)
+    follow_ups += [_recheck_subscription_after(sub) for sub in ctx.opened_subs]
 
     def notify() -> None:
         for listener in JOB_CREATED_LISTENERS:
@@ -897,11 +898,18 @@ def publish_message(
             sql.insert([message])
             sql.insert([record])
             instance_keys = _correlate_message(ctx, message)
+        if ttl_ms > 0:
+            ctx.follow_ups.append(lambda: _recheck_message(message))
         _after_commit(ctx)
     return message.key, instance_keys
 
 
-def _correlate_message(ctx: CommandContext, message: Message) -> list[int]:
+def _correlate_message(ctx: CommandContext, message: Message, *, again: bool = False) -> list[int]:
+    """Correlate ``message`` to one subscription per process id; start instances by message.
+
+    ``again``: a second look after the publication committed (see ``_recheck_message``):
+    process ids the message already went to are skipped, and no instance is started.
+    """
     if connection.vendor == "postgresql":
         subs = sql.select(
             MessageSubscription,
@@ -921,7 +929,15 @@ def _correlate_message(ctx: CommandContext, message: Message) -> list[int]:
         by_process[sub.bpmn_process_id].append(sub)
     served: set[str] = set()
     instance_keys: list[int] = []
+    if again and by_process:
+        served = set(
+            MessageCorrelation.objects.filter(message_key=message.key).values_list(
+                "bpmn_process_id", flat=True
+            )
+        )
     for process_id, candidates in by_process.items():
+        if process_id in served:
+            continue
         for sub in candidates:
             try:
                 root = lock_instance(sub.process_instance_key, "CORRELATE", "correlate to")
@@ -935,9 +951,56 @@ def _correlate_message(ctx: CommandContext, message: Message) -> list[int]:
                 served.add(process_id)
                 instance_keys.append(root.key)
                 break
-    for hook in MESSAGE_START_HOOKS:
-        instance_keys.extend(hook(ctx, message, served))
+    if not again:
+        for hook in MESSAGE_START_HOOKS:
+            instance_keys.extend(hook(ctx, message, served))
     return instance_keys
+
+
+# Publication and subscription race: a message published while another command opens a matching
+# subscription is seen by neither transaction when both run at once (each reads before the other
+# commits). So each side looks again once it has committed: whichever commits last then sees the
+# other's row. Correlation itself stays under the instance lock and at most once per process id.
+def _recheck_message(message: Message) -> None:
+    """After a publication commits: correlate to subscriptions opened meanwhile."""
+    if not MessageSubscription.objects.filter(
+        message_name=message.name,
+        correlation_key=message.correlation_key,
+        tenant_id=message.tenant_id,
+    ).exists():
+        return
+    with transaction.atomic():
+        ctx = CommandContext(clock.now())
+        # The message row is locked so that two second looks do not run at once.
+        if not Message.objects.select_for_update().filter(key=message.key).exists():
+            return  # expired meanwhile
+        _correlate_message(ctx, message, again=True)
+        _after_commit(ctx)
+
+
+def _recheck_subscription_after(sub: MessageSubscription) -> Callable[[], None]:
+    return lambda: _recheck_subscription(sub)
+
+
+def _recheck_subscription(sub: MessageSubscription) -> None:
+    """After a subscription commits: take a message published meanwhile, if there is one."""
+    from .runtime import oldest_buffered
+
+    if oldest_buffered(sub, clock.now(), []) is None:
+        return  # the usual case: one cheap statement, no lock
+    with transaction.atomic():
+        root = (
+            ElementInstance.objects.select_for_update()
+            .filter(key=sub.process_instance_key, state=ElementInstance.ACTIVE)
+            .first()
+        )
+        if root is None or not MessageSubscription.objects.filter(key=sub.key).exists():
+            return
+        ctx = CommandContext(clock.now())
+        run = open_run(ctx, root)
+        run.pending_message_checks.append(sub)
+        finish_run(run)
+        _after_commit(ctx)
 
 
 def expire_messages(now: dt.datetime | None = None) -> int:

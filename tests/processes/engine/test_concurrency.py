@@ -99,3 +99,65 @@ def test_parallel_join_completed_from_threads(postgres, process):
         assert errors == []
         instance.is_completed().has_passed("Join", times=1).has_passed("End", times=1)
         instance.has_variables(pack=True, invoice=True)
+
+
+MESSAGE_RACE = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="D" targetNamespace="http://t">
+  <bpmn:message id="M" name="race-msg"><bpmn:extensionElements>
+    <zeebe:subscription correlationKey="=ref"/></bpmn:extensionElements></bpmn:message>
+  <bpmn:process id="message-race" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:serviceTask id="work"><bpmn:extensionElements>
+      <zeebe:taskDefinition type="race-work"/></bpmn:extensionElements></bpmn:serviceTask>
+    <bpmn:intermediateCatchEvent id="wait"><bpmn:messageEventDefinition messageRef="M"/>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="work"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="work" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="wait" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_message_published_while_its_subscription_is_being_opened(postgres, process, monkeypatch):
+    """The completion that opens the subscription finds no message; before it commits, the
+    message is published and finds no subscription. The message must still be correlated."""
+    from processes.engine import runtime
+
+    process.deploy(MESSAGE_RACE)
+    instance = process.start("message-race", {"ref": "r-1"})
+    [job] = service.activate_jobs("race-work")
+    looked = threading.Event()
+    published = threading.Event()
+    real_lookup = runtime.oldest_buffered
+
+    def lookup_then_wait(sub, now, taken):
+        found = real_lookup(sub, now, taken)
+        if threading.current_thread().name == "completer":
+            looked.set()  # no message yet; hold this transaction open until it is published
+            assert published.wait(30)
+        return found
+
+    monkeypatch.setattr(runtime, "oldest_buffered", lookup_then_wait)
+    errors: list[BaseException] = []
+
+    def complete() -> None:
+        try:
+            service.complete_job(job.job.key)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    completer = threading.Thread(target=complete, name="completer")
+    completer.start()
+    assert looked.wait(30)
+    _key, correlated = service.publish_message("race-msg", "r-1", ttl_ms=60_000)
+    assert correlated == []  # the subscription was not committed yet
+    published.set()
+    completer.join(30)
+
+    assert errors == []
+    instance.is_completed().has_passed("wait", times=1)
