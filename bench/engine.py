@@ -7,12 +7,15 @@ Configurations: ``row10`` (10 service tasks in a row) and ``mi3`` (parallel mult
 3 items, a service task then a message catch in each branch; the messages are published right
 after each start, buffered with a time-to-live). Databases: a throwaway SQLite file, and an
 ``orderly_bench`` database on the local PostgreSQL server (dropped and migrated per run).
-Workers: ``inprocess`` (N threads calling the engine service directly) and ``celery`` (worker
-subprocesses on Redis). Handlers do nothing.
+Workers: ``inprocess`` (the ``WorkerPool`` that ``make run`` starts, in the process that also
+creates the instances) and ``celery`` (worker subprocesses on Redis, jobs enqueued on commit, as
+in production). Handlers do nothing.
 
-Latency is from a job becoming activatable (its ``created_at``, which for a job after another
-one is the time of the previous job's completion command) to its activation (its deadline minus
-the activation timeout).
+Throughput is over the time from the first instance's start to the last one's end (instances
+are started as fast as the driver can, while the workers run). Latency is from a worker's job
+completion to the next job being activatable: the duration of the completion command, which
+creates the next job and commits it. The human line also gives the activation lag (a job
+becoming activatable to a worker taking it), which grows with any backlog.
 
 Importing this module registers the bench handlers, so Celery workers load it with ``-I``.
 """
@@ -22,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,8 +42,38 @@ MI_TYPE = "bench-branch"
 PG_BENCH_DB = "orderly_bench"
 
 
+LATENCIES_MS: list[float] = []
+_instrumented = threading.Lock()
+
+
 def _noop(job: Job) -> dict:
+    _instrument()
     return {}
+
+
+def _instrument() -> None:
+    """Time every job completion command of this process (once, on the first job)."""
+    if getattr(_instrument, "done", False):
+        return
+    with _instrumented:
+        if getattr(_instrument, "done", False):
+            return
+        from processes.engine import service
+
+        complete = service.complete_job
+        folder = os.environ.get("BENCH_LATENCY_DIR")
+        sink = open(Path(folder) / f"lat-{os.getpid()}.txt", "a", buffering=1) if folder else None  # noqa: SIM115
+
+        def timed(job_key: int, variables: dict | None = None) -> None:
+            start = time.perf_counter()
+            complete(job_key, variables)
+            elapsed = (time.perf_counter() - start) * 1000
+            LATENCIES_MS.append(elapsed)
+            if sink is not None:
+                sink.write(f"{elapsed:.3f}\n")
+
+        service.complete_job = timed
+        _instrument.done = True
 
 
 for _job_type in [*ROW_TYPES, MI_TYPE]:
@@ -98,62 +130,47 @@ CONFIGS = {"row10": ("bench-row10", row10_xml, ROW_TYPES), "mi3": ("bench-mi3", 
 
 
 # ---------------------------------------------------------------------------------- one run
-def run_inprocess(job_types: list[str], threads: int, done: threading.Event) -> None:
-    from django.db import connection
-
-    from processes import jobs
-    from processes.engine import service
-
-    def loop() -> None:
-        try:
-            while not done.is_set():
-                idle = True
-                for job_type in job_types:
-                    with jobs.engine_guard():
-                        batch = service.activate_jobs(
-                            job_type, worker="bench", timeout_ms=TIMEOUT_MS, max_jobs=4
-                        )
-                    for activated in batch:
-                        jobs.run_job(activated)
-                        idle = False
-                if idle:
-                    time.sleep(0.002)
-        finally:
-            connection.close()
-
-    for index in range(threads):
-        threading.Thread(target=loop, name=f"bench-{index}", daemon=True).start()
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
 def measure(config: str, instances: int, workers: str, threads: int) -> dict[str, object]:
     import datetime as dt
 
     from django.db import connection
+    from django.db.models import Max
 
-    from processes.engine import service
+    from processes.engine import clock, service
     from processes.models import ElementInstance, Job, Record
+    from processes.workers import WorkerPool
 
-    process_id, xml_of, job_types = CONFIGS[config]
+    process_id, xml_of, _types = CONFIGS[config]
     service.deploy([(f"{process_id}.bpmn", xml_of())])
-    done = threading.Event()
-    if workers == "inprocess":
-        run_inprocess(job_types, threads, done)
-    started = time.perf_counter()
+    pool = WorkerPool(threads, name="bench").start() if workers == "inprocess" else None
+    LATENCIES_MS.clear()
+    started = clock.now()
     keys = []
-    for n in range(instances):
-        variables = {"ref": f"r{n}", "items": ["a", "b", "c"]} if config == "mi3" else {}
-        keys.append(service.create_instance(process_id=process_id, variables=variables).key)
-        if config == "mi3":
-            for item in ("a", "b", "c"):
-                service.publish_message("bench-msg", f"r{n}-{item}", ttl_ms=600_000)
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        left = ElementInstance.objects.filter(key__in=keys).exclude(state="COMPLETED").count()
-        if not left:
-            break
-        time.sleep(0.02)
-    elapsed = time.perf_counter() - started
-    done.set()
+    try:
+        for n in range(instances):
+            variables = {"ref": f"r{n}", "items": ["a", "b", "c"]} if config == "mi3" else {}
+            keys.append(service.create_instance(process_id=process_id, variables=variables).key)
+            if config == "mi3":
+                for item in ("a", "b", "c"):
+                    service.publish_message("bench-msg", f"r{n}-{item}", ttl_ms=600_000)
+        deadline = time.monotonic() + 900
+        roots = ElementInstance.objects.filter(key__in=keys)
+        while time.monotonic() < deadline:
+            if not roots.exclude(state="COMPLETED").exists():
+                break
+            time.sleep(0.05)
+    finally:
+        if pool is not None:
+            pool.stop()
+    ended = roots.aggregate(last=Max("ended_at"))["last"] or clock.now()
+    elapsed = max((ended - started).total_seconds(), 1e-6)
     records = Record.objects.filter(process_instance_key__in=keys)
     flow_nodes = (
         records.filter(value_type="PROCESS_INSTANCE", intent="ELEMENT_COMPLETED")
@@ -161,16 +178,19 @@ def measure(config: str, instances: int, workers: str, threads: int) -> dict[str
         .count()
     )
     job_count = records.filter(value_type="JOB", intent="COMPLETED").count()
-    completed = ElementInstance.objects.filter(key__in=keys, state="COMPLETED").count()
-    latencies = [
+    completed = roots.filter(state="COMPLETED").count()
+    latencies = list(LATENCIES_MS)
+    folder = os.environ.get("BENCH_LATENCY_DIR")
+    if folder:
+        for path in Path(folder).glob("lat-*.txt"):
+            latencies += [float(line) for line in path.read_text().split()]
+            path.write_text("")  # the worker keeps appending to it for the next configuration
+    lags = [
         ((deadline_at - dt.timedelta(milliseconds=TIMEOUT_MS)) - created).total_seconds() * 1000
         for created, deadline_at in Job.objects.filter(
             process_instance_key__in=keys, deadline__isnull=False
         ).values_list("created_at", "deadline")
     ]
-    latencies.sort()
-    p50 = statistics.median(latencies) if latencies else 0.0
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0
     return {
         "config": config,
         "database": connection.vendor,
@@ -178,8 +198,13 @@ def measure(config: str, instances: int, workers: str, threads: int) -> dict[str
         "instances_per_s": round(completed / elapsed, 1),
         "flow_node_instances_per_s": round(flow_nodes / elapsed, 1),
         "jobs_per_s": round(job_count / elapsed, 1),
-        "p50_ms": round(p50, 1),
-        "p99_ms": round(p99, 1),
+        "p50_ms": round(percentile(latencies, 0.5), 1),
+        "p99_ms": round(percentile(latencies, 0.99), 1),
+        "_detail": (
+            f"{completed}/{instances} instances in {elapsed:.2f} s, {len(latencies)} completions "
+            f"timed; activation lag p50 {percentile(lags, 0.5):.1f} ms, "
+            f"p99 {percentile(lags, 0.99):.1f} ms"
+        ),
     }
 
 
@@ -194,11 +219,12 @@ def child(args: argparse.Namespace) -> None:
     call_command("migrate", verbosity=0)
     for config in args.configs:
         result = measure(config, args.instances[config], args.worker_mode, args.threads)
+        detail = result.pop("_detail")
         print(
             f"# {result['config']} on {result['database']} with {result['workers']} workers: "
             f"{result['instances_per_s']} instances/s, {result['flow_node_instances_per_s']} "
             f"flow-node instances/s, {result['jobs_per_s']} jobs/s, p50 {result['p50_ms']} ms, "
-            f"p99 {result['p99_ms']} ms",
+            f"p99 {result['p99_ms']} ms ({detail})",
             flush=True,
         )
         print(json.dumps(result), flush=True)
@@ -238,25 +264,35 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker-mode", default="inprocess", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    defaults = {"row10": 100, "mi3": 100}
+    defaults = {"row10": 200, "mi3": 200}
     args.instances = {c: args.instances or defaults[c] for c in CONFIGS}
     sys.path.insert(0, str(REPO))
     if args.child:
         child(args)
         return
+    results: list[str] = []
     with tempfile.TemporaryDirectory() as folder:
         for url in database_urls(args.databases, Path(folder)).values():
             for mode in args.workers:
-                run_child(args, url, mode)
+                results += run_child(args, url, mode, Path(folder))
+    print("\n".join(results))  # the JSON lines again, together at the end
 
 
-def run_child(args: argparse.Namespace, url: str, mode: str) -> None:
+def run_child(args: argparse.Namespace, url: str, mode: str, folder: Path) -> list[str]:
+    """Run one database and worker mode in a child process; its JSON lines."""
     env = {**os.environ, "DATABASE_URL": url, "INPROCESS_WORKERS": "0", "PYTHONPATH": str(REPO)}
     env.pop("CELERY_BROKER_URL", None)
+    env.pop("BENCH_LATENCY_DIR", None)
     workers: list[subprocess.Popen] = []
     if mode == "celery":
         queue = f"orderly-bench-{uuid.uuid4().hex[:8]}"
-        env.update(CELERY_BROKER_URL=args.broker, CELERY_TASK_QUEUE=queue)
+        latency_dir = folder / f"latency-{queue}"
+        latency_dir.mkdir()
+        env.update(
+            CELERY_BROKER_URL=args.broker,
+            CELERY_TASK_QUEUE=queue,
+            BENCH_LATENCY_DIR=str(latency_dir),
+        )
         for index in range(args.celery_workers):
             workers.append(
                 subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
@@ -290,7 +326,15 @@ def run_child(args: argparse.Namespace, url: str, mode: str) -> None:
                    "--threads", str(args.threads), "--configs", *args.configs]  # fmt: skip
         if args.instances:
             command += ["-n", str(max(args.instances.values()))]
-        subprocess.run(command, cwd=REPO, env=env, check=True)  # noqa: S603
+        lines = []
+        with subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True) as run:  # noqa: S603
+            for line in run.stdout:
+                print(line, end="", flush=True)
+                if line.startswith("{"):
+                    lines.append(line.rstrip())
+        if run.returncode:
+            raise SystemExit(f"bench child failed with exit code {run.returncode}")
+        return lines
     finally:
         for worker in workers:
             worker.terminate()
