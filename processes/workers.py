@@ -109,13 +109,17 @@ class WorkerPool:
 
     # ------------------------------------------------------------------ threads
     def _tick_loop(self) -> None:
-        last_expiry = 0.0
+        last_expiry = last_timers = 0.0
         try:
             while not self._stopping.is_set():
                 self._wake.clear()
                 try:
                     close_old_connections()
-                    self._fire_timers()
+                    # Wake-ups come with every finished job; timers need looking at only a few
+                    # times per interval, not once per job.
+                    if time.monotonic() - last_timers >= self.interval / 5:
+                        last_timers = time.monotonic()
+                        self._fire_timers()
                     if time.monotonic() - last_expiry >= self.expire_every:
                         last_expiry = time.monotonic()
                         with jobs.engine_guard():
@@ -150,8 +154,11 @@ class WorkerPool:
         """Activate jobs for the idle handler threads; returns how many were handed out."""
         from processes.engine import service
 
-        capacity = 2 * self.threads - self._in_flight - self._work.qsize()
-        if capacity <= 0:
+        # Up to four jobs per thread taken (running or queued here); once some are waiting, take
+        # more only when a thread's worth is free, so one activation serves several jobs.
+        busy = self._in_flight
+        capacity = 4 * self.threads - busy
+        if capacity <= 0 or (busy >= self.threads and capacity < self.threads):
             return 0
         # One activation for every handled type that shares a timeout (usually one group).
         groups: dict[int, list[str]] = {}

@@ -640,7 +640,7 @@ def _activate_jobs_pg(
         RETURNING {", ".join("job." + c for c in columns.split(", "))}, picked.previous_state
     """  # noqa: S608
     deadline = now + dt.timedelta(milliseconds=timeout_ms)
-    with transaction.atomic():
+    with transaction.atomic(), sql.batch():  # the transaction's start goes with the statement
         params = [types, *([job_key] if job_key is not None else []), now, now]
         rows = sql.fetch(statement, [*params, max_jobs, deadline, worker[:255]])
         if not rows:
@@ -685,19 +685,23 @@ def _visible_variables(jobs: list[Job], names: list[str] | None) -> dict[int, di
     by_scope: dict[int, dict[str, Any]] = defaultdict(dict)
     if connection.vendor == "postgresql":
         instances, variables = ElementInstance._meta.db_table, Variable._meta.db_table
-        parents = dict(
-            sql.fetch(
-                f'SELECT "key", "scope_key" FROM {instances} '  # noqa: S608
-                'WHERE "process_instance_key" = ANY(%s) AND "state" = \'ACTIVE\'',
-                [instance_keys],
-            )
-        )
         where = '"process_instance_key" = ANY(%s)' + (' AND "name" = ANY(%s)' if names else "")
+        scope_rows, variable_rows = sql.fetch_many(  # one round trip
+            [
+                (
+                    f'SELECT "key", "scope_key" FROM {instances} '  # noqa: S608
+                    'WHERE "process_instance_key" = ANY(%s) AND "state" = \'ACTIVE\'',
+                    [instance_keys],
+                ),
+                (
+                    f'SELECT "scope_key", "name", "value" FROM {variables} WHERE {where}',  # noqa: S608
+                    [instance_keys, *([list(names)] if names else [])],
+                ),
+            ]
+        )
+        parents = dict(scope_rows)
         value_field = Variable._meta.get_field("value")
-        for scope_key, name, value in sql.fetch(
-            f'SELECT "scope_key", "name", "value" FROM {variables} WHERE {where}',  # noqa: S608
-            [instance_keys, *([list(names)] if names else [])],
-        ):
+        for scope_key, name, value in variable_rows:
             by_scope[scope_key][name] = value_field.from_db_value(value, None, connection)
     else:
         parents = dict(
