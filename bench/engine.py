@@ -137,7 +137,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-def measure(config: str, instances: int, workers: str, threads: int) -> dict[str, object]:
+def measure(
+    config: str, instances: int, workers: str, threads: int, clients: int
+) -> dict[str, object]:
     import datetime as dt
 
     from django.db import connection
@@ -152,14 +154,29 @@ def measure(config: str, instances: int, workers: str, threads: int) -> dict[str
     pool = WorkerPool(threads, name="bench").start() if workers == "inprocess" else None
     LATENCIES_MS.clear()
     started = clock.now()
-    keys = []
+    keys: list[int] = []
+
+    def client(numbers: range) -> None:
+        try:
+            for n in numbers:
+                variables = {"ref": f"r{n}", "items": ["a", "b", "c"]} if config == "mi3" else {}
+                keys.append(service.create_instance(process_id=process_id, variables=variables).key)
+                if config == "mi3":
+                    for item in ("a", "b", "c"):
+                        service.publish_message("bench-msg", f"r{n}-{item}", ttl_ms=600_000)
+        finally:
+            connection.close()
+
     try:
-        for n in range(instances):
-            variables = {"ref": f"r{n}", "items": ["a", "b", "c"]} if config == "mi3" else {}
-            keys.append(service.create_instance(process_id=process_id, variables=variables).key)
-            if config == "mi3":
-                for item in ("a", "b", "c"):
-                    service.publish_message("bench-msg", f"r{n}-{item}", ttl_ms=600_000)
+        # Several clients start instances at once, as the back-office and webhooks do.
+        starters = [
+            threading.Thread(target=client, args=(range(i, instances, clients),))
+            for i in range(clients)
+        ]
+        for starter in starters:
+            starter.start()
+        for starter in starters:
+            starter.join()
         deadline = time.monotonic() + 900
         roots = ElementInstance.objects.filter(key__in=keys)
         while time.monotonic() < deadline:
@@ -218,7 +235,9 @@ def child(args: argparse.Namespace) -> None:
 
     call_command("migrate", verbosity=0)
     for config in args.configs:
-        result = measure(config, args.instances[config], args.worker_mode, args.threads)
+        result = measure(
+            config, args.instances[config], args.worker_mode, args.threads, args.clients
+        )
         detail = result.pop("_detail")
         print(
             f"# {result['config']} on {result['database']} with {result['workers']} workers: "
@@ -257,6 +276,7 @@ def main() -> None:
     )
     parser.add_argument("-n", "--instances", type=int, default=0, help="instances per config")
     parser.add_argument("--threads", type=int, default=4, help="in-process worker threads")
+    parser.add_argument("--clients", type=int, default=4, help="threads starting instances")
     parser.add_argument("--celery-workers", type=int, default=2, help="worker processes")
     parser.add_argument(
         "--broker", default=os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0"
@@ -323,7 +343,8 @@ def run_child(args: argparse.Namespace, url: str, mode: str, folder: Path) -> li
             )
     try:
         command = [sys.executable, str(Path(__file__)), "--child", "--worker-mode", mode,
-                   "--threads", str(args.threads), "--configs", *args.configs]  # fmt: skip
+                   "--threads", str(args.threads), "--clients", str(args.clients),
+                   "--configs", *args.configs]  # fmt: skip
         if args.instances:
             command += ["-n", str(max(args.instances.values()))]
         lines = []
