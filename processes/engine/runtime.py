@@ -139,7 +139,7 @@ class InstanceRun:
         self.new_subs: list[MessageSubscription] = []
         self.new_timers: list[Timer] = []
         self.new_incidents: list[Incident] = []
-        self.records: list[Record] = []
+        self.records: list[tuple] = []  # rows of Record (see record())
         self.closed_owner_keys: set[int] = set()  # element instances whose waits are closed
         self.fresh_waits: set[tuple[int, str]] = set()  # (owner, kind) first opened this command
         self.new_correlations: list[MessageCorrelation] = []
@@ -238,7 +238,7 @@ class InstanceRun:
         if self.new_correlations:
             sql.insert(self.new_correlations)
         if self.records:
-            sql.insert(self.records)
+            sql.insert_rows(Record, self.records)
 
     def add_wait(self, ei: ElementInstance, kind: str) -> None:
         """Remember that ``ei`` owns a job/task/subscription/timer/incident to close at its end."""
@@ -312,17 +312,19 @@ class InstanceRun:
         el_type: str = "",
         detail: dict[str, Any] | None = None,
     ) -> None:
+        # A plain row in ``Record``'s insert order (``sql.insert_rows``): a command writes
+        # dozens, and model instances would cost more than the rest of the work.
         self.records.append(
-            Record(
-                process_instance_key=self.root.key,
-                value_type=value_type,
-                intent=intent,
-                key=key,
-                element_id=element_id,
-                element_type=el_type,
-                actor=self.ctx.actor,
-                detail=detail or {},
-                at=self.now,
+            (
+                self.root.key,
+                value_type,
+                intent,
+                key,
+                element_id,
+                el_type,
+                self.ctx.actor,
+                detail or {},
+                self.now,
             )
         )
 

@@ -167,6 +167,26 @@ def insert(objs: Sequence[models.Model]) -> None:
         obj._state.db = connection.alias
 
 
+def insert_rows(model: type[models.Model], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert plain rows: values in the order of ``model``'s insert fields (every concrete field
+    but an auto primary key), as the model's attributes would hold them."""
+    if not rows:
+        return
+    adapters = _adapters(model, connection.vendor)
+    convert = [(i, adapt) for i, adapt in enumerate(adapters) if adapt is not _identity]
+    size = _chunk_size(model, connection.vendor)
+    with cursor() as c:
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            params: list[Any] = []
+            for row in chunk:
+                values = list(row)
+                for i, adapt in convert:
+                    values[i] = adapt(values[i])
+                params += values
+            c.execute(_insert_sql(model, connection.vendor, len(chunk))[0], params)
+
+
 # Field types whose Python values the engine builds itself and the drivers take as they are.
 _PLAIN = {
     "CharField",
