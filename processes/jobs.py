@@ -244,9 +244,13 @@ def execute_job(job_key: int, *, worker: str = "celery") -> str | None:
     Used by queue-based workers, which carry job keys: the job may already be done, activated
     by another worker within its timeout, or waiting out a retry back-off.
     """
+    from django.db import close_old_connections, connection
+
     from processes.engine import service
     from processes.models import Job as JobRow
 
+    if not connection.in_atomic_block:  # a task, not a caller's transaction (tests, eager mode)
+        close_old_connections()  # workers keep connections across tasks (CELERY_DB_REUSE_MAX)
     job_type = JobRow.objects.filter(key=job_key).values_list("type", flat=True).first()
     if job_type is None:
         return None
