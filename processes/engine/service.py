@@ -234,13 +234,13 @@ def deploy_file(path: str) -> list[DeployedProcess]:
 
 
 def latest_definition(process_id: str, tenant_id: str = DEFAULT_TENANT) -> ProcessDefinition:
-    key = (
-        ProcessDefinition.objects.filter(tenant_id=tenant_id, bpmn_process_id=process_id)
-        .order_by("-version")
-        .values_list("key", flat=True)
-        .first()
+    table = ProcessDefinition._meta.db_table
+    rows = sql.fetch(
+        f'SELECT "key" FROM {table} WHERE "tenant_id" = %s AND "bpmn_process_id" = %s '  # noqa: S608
+        'ORDER BY "version" DESC LIMIT 1',
+        [tenant_id, process_id],
     )
-    definition = definition_by_key(key) if key is not None else None
+    definition = definition_by_key(rows[0][0]) if rows else None
     if definition is None:
         raise Rejection(
             "NOT_FOUND",
@@ -967,12 +967,13 @@ def _correlate_message(ctx: CommandContext, message: Message, *, again: bool = F
 # other's row. Correlation itself stays under the instance lock and at most once per process id.
 def _recheck_message(message: Message) -> None:
     """After a publication commits: correlate to subscriptions opened meanwhile."""
-    if not MessageSubscription.objects.filter(
-        message_name=message.name,
-        correlation_key=message.correlation_key,
-        tenant_id=message.tenant_id,
-    ).exists():
-        return
+    table = MessageSubscription._meta.db_table
+    if not sql.fetch(
+        f'SELECT 1 FROM {table} WHERE "message_name" = %s AND "correlation_key" = %s '  # noqa: S608
+        'AND "tenant_id" = %s LIMIT 1',
+        [message.name, message.correlation_key, message.tenant_id],
+    ):
+        return  # the usual case: one cheap statement, no lock
     with transaction.atomic():
         ctx = CommandContext(clock.now())
         # The message row is locked so that two second looks do not run at once.
