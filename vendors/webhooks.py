@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,11 +165,18 @@ def _vendor_sub_order(vendor_handle: str, number: str) -> VendorSubOrder:
     return VendorSubOrder.objects.get(vendor__handle=vendor_handle, number=number)
 
 
+# Other apps' webhook sources (``"<kind>:<sender>"``) and how to act on a stored event of theirs
+# again; each app registers its kind when it starts (e.g. returns: ``"return"``).
+WEBHOOK_ACTORS: dict[str, Callable[[WebhookEvent], object]] = {}
+
+
 def _act(event: WebhookEvent) -> None:
     """Do what the event says, through the same services the portal uses."""
     payload = event.payload
     kind, _, sender = event.source.partition(":")
-    if kind == "vendor":
+    if kind in WEBHOOK_ACTORS:
+        WEBHOOK_ACTORS[kind](event)
+    elif kind == "vendor":
         sub_order = _vendor_sub_order(sender, payload["sub_order"])
         actor = f"vendor:{sender}"
         if event.event_type == "accepted":

@@ -184,3 +184,30 @@ def test_a_technical_failure_is_stored_and_acted_on_when_repeated(deployed, wait
     assert again.status_code == 200 and again.data["status"] == "processed"
     assert WebhookEvent.objects.get(event_id="wh-5").attempts == 2
     instance.is_completed()
+
+
+def test_a_failed_event_is_acted_on_by_the_retry_sweep(deployed, waiting, monkeypatch):
+    from returns import services
+    from vendors.webhooks import retry_webhook_events
+
+    return_request, instance = waiting
+    payload = {"id": "wh-6", "type": "item_received", "return_number": return_request.number}
+    real = services.return_item_receive
+
+    def broken(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "return_item_receive", broken)
+    assert post("warehouse", payload, "wh-secret").status_code == 503
+    monkeypatch.setattr(services, "return_item_receive", real)
+
+    # when: nobody repeats the webhook; the periodic sweep picks the stored event up
+    counts = retry_webhook_events(older_than_seconds=0)
+    deployed.run_handlers()
+
+    assert counts == {"processed": 1, "failed": 0, "refused": 0}
+    event = WebhookEvent.objects.get(event_id="wh-6")
+    assert event.status == WebhookEvent.S.PROCESSED and event.attempts == 2
+    instance.is_completed()
+    return_request.refresh_from_db()
+    assert return_request.status == S.COMPLETED
