@@ -157,7 +157,7 @@ class InstanceRun:
     # ------------------------------------------------------------------ loading and flushing
     def _load(self) -> None:
         key = self.root.key
-        if connection.vendor == "postgresql":
+        if sql.vendor() == "postgresql":
             # One round trip: on this database a second statement costs more than the rows.
             self._adopt(*sql.select_many(active_rows(key)))
             return
@@ -183,7 +183,7 @@ class InstanceRun:
     def vars(self) -> dict[int, dict[str, Variable]]:
         if not self._vars_loaded:
             self._vars_loaded = True
-            if connection.vendor == "postgresql":
+            if sql.vendor() == "postgresql":
                 stored = sql.select(Variable, '"process_instance_key" = %s', [self.root.key])
             else:
                 stored = Variable.objects.filter(process_instance_key=self.root.key)
@@ -1319,7 +1319,7 @@ def active_rows(
 
 def oldest_buffered(sub: MessageSubscription, now: dt.datetime, taken: list[int]) -> Message | None:
     """The oldest unexpired message for ``sub`` not yet correlated to its process id."""
-    if connection.vendor == "postgresql":
+    if sql.vendor() == "postgresql":
         correlations, messages = MessageCorrelation._meta.db_table, Message._meta.db_table
         rows = sql.select(  # table names from the models, values as parameters
             Message,
@@ -1356,7 +1356,7 @@ def _update_element_instances(rows: list[ElementInstance]) -> None:
     database work for the one or two rows a command usually changes.
     """
     table = ElementInstance._meta.db_table
-    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    json_cast = "::jsonb" if sql.vendor() == "postgresql" else ""
     adapt = connection.ops.adapt_datetimefield_value
     statement = (
         f"UPDATE {table} SET lifecycle = %s, state = %s, ended_at = %s, "  # noqa: S608
@@ -1411,7 +1411,7 @@ PROCESS_END_HOOKS: list[Callable[[InstanceRun, ElementInstance], None]] = []
 
 
 def is_locking_db() -> bool:
-    return connection.vendor == "postgresql"
+    return sql.vendor() == "postgresql"
 
 
 def iter_chunks(items: Iterable[Any], size: int) -> Iterable[list[Any]]:

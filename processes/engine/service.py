@@ -104,7 +104,7 @@ def _after_commit(ctx: CommandContext) -> None:
 
 
 def lock_instance(process_instance_key: int, intent: str, what: str) -> ElementInstance:
-    if connection.vendor == "postgresql":
+    if sql.vendor() == "postgresql":
         rows = sql.select(
             ElementInstance,
             '"key" = %s AND "element_type" = \'PROCESS\' FOR UPDATE',
@@ -434,7 +434,7 @@ def _lock_and_complete_job(job_key: int, now: dt.datetime) -> tuple[Any, Any, An
     round trip: the statements run in order, so the update and the reads follow the lock.
     """
     completable = [Job.ACTIVATABLE, Job.ACTIVATED]
-    if connection.vendor == "postgresql":
+    if sql.vendor() == "postgresql":
         table = Job._meta.db_table
         of_job = f'(SELECT "process_instance_key" FROM {table} WHERE "key" = %s)'  # noqa: S608
         lock = sql.select_sql(ElementInstance)
@@ -582,7 +582,7 @@ def activate_jobs(
     """
     now = clock.now()
     types = [job_type] if isinstance(job_type, str) else list(job_type)
-    if connection.vendor == "postgresql" and not tenant_ids:
+    if sql.vendor() == "postgresql" and not tenant_ids:
         return _activate_jobs_pg(types, worker, timeout_ms, max_jobs, fetch_variables, now, job_key)
     with transaction.atomic():
         query = Job.objects.filter(type__in=types).filter(
@@ -594,7 +594,7 @@ def activate_jobs(
         if job_key is not None:
             query = query.filter(key=job_key)
         query = query.order_by("key")
-        if connection.vendor == "postgresql":
+        if sql.vendor() == "postgresql":
             query = query.select_for_update(skip_locked=True)
         jobs = list(query[:max_jobs])
         if not jobs:
@@ -683,7 +683,7 @@ def _visible_variables(jobs: list[Job], names: list[str] | None) -> dict[int, di
     """Variables visible from each job's element instance, read in two queries."""
     instance_keys = list({job.process_instance_key for job in jobs})
     by_scope: dict[int, dict[str, Any]] = defaultdict(dict)
-    if connection.vendor == "postgresql":
+    if sql.vendor() == "postgresql":
         instances, variables = ElementInstance._meta.db_table, Variable._meta.db_table
         where = '"process_instance_key" = ANY(%s)' + (' AND "name" = ANY(%s)' if names else "")
         scope_rows, variable_rows = sql.fetch_many(  # one round trip
@@ -914,7 +914,7 @@ def _correlate_message(ctx: CommandContext, message: Message, *, again: bool = F
     ``again``: a second look after the publication committed (see ``_recheck_message``):
     process ids the message already went to are skipped, and no instance is started.
     """
-    if connection.vendor == "postgresql":
+    if sql.vendor() == "postgresql":
         subs = sql.select(
             MessageSubscription,
             '"message_name" = %s AND "correlation_key" = %s AND "tenant_id" = %s ORDER BY "key"',

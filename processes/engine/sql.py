@@ -26,10 +26,22 @@ from django.db.models.fields import AutoFieldMixin
 M = TypeVar("M", bound=models.Model)
 
 
+_vendor: str | None = None
+
+
+def vendor() -> str:
+    """The database vendor (constant for the process; asked on every statement, and Django's
+    connection proxy costs a thread-local lookup each time)."""
+    global _vendor
+    if _vendor is None:
+        _vendor = connection.vendor
+    return _vendor
+
+
 @contextlib.contextmanager
 def cursor() -> Iterator[Any]:
     """A cursor for the engine's own statements (``%s`` placeholders on every database)."""
-    if connection.vendor != "postgresql":
+    if vendor() != "postgresql":
         with connection.cursor() as django_cursor:
             yield django_cursor
         return
@@ -47,7 +59,7 @@ def batch() -> Iterator[None]:
 
     Only for statements whose results are not read: errors surface when the block ends.
     """
-    if connection.vendor != "postgresql":
+    if vendor() != "postgresql":
         yield
         return
     connection.ensure_connection()
@@ -78,7 +90,7 @@ def fetch_many(statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[tup
     The server runs them one after the other, so a later statement sees what an earlier one
     locked or changed. Any write queued before (``batch``) goes out with them.
     """
-    if connection.vendor != "postgresql":
+    if vendor() != "postgresql":
         return [fetch(statement, params) for statement, params in statements]
     import psycopg
 
@@ -98,7 +110,7 @@ def fetch_many(statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[tup
 
 def select_many(queries: Sequence[tuple[type[M], str, Sequence[Any]]]) -> list[list[M]]:
     """Several ``select``s in one round trip (PostgreSQL only)."""
-    heads = [_select_sql(model, connection.vendor) for model, _where, _params in queries]
+    heads = [_select_sql(model, vendor()) for model, _where, _params in queries]
     results = fetch_many(
         [
             (head + where, params)
@@ -150,12 +162,12 @@ def insert(objs: Sequence[models.Model]) -> None:
     if not objs:
         return
     model = type(objs[0])
-    size = _chunk_size(model, connection.vendor)
+    size = _chunk_size(model, vendor())
     with cursor() as c:
         for start in range(0, len(objs), size):
             chunk = objs[start : start + size]
-            sql, fields = _insert_sql(model, connection.vendor, len(chunk))
-            adapters = _adapters(model, connection.vendor)
+            sql, fields = _insert_sql(model, vendor(), len(chunk))
+            adapters = _adapters(model, vendor())
             params = [
                 adapt(_value(obj, f))
                 for obj in chunk
@@ -172,9 +184,9 @@ def insert_rows(model: type[models.Model], rows: Sequence[Sequence[Any]]) -> Non
     but an auto primary key), as the model's attributes would hold them."""
     if not rows:
         return
-    adapters = _adapters(model, connection.vendor)
+    adapters = _adapters(model, vendor())
     convert = [(i, adapt) for i, adapt in enumerate(adapters) if adapt is not _identity]
-    size = _chunk_size(model, connection.vendor)
+    size = _chunk_size(model, vendor())
     with cursor() as c:
         for start in range(0, len(rows), size):
             chunk = rows[start : start + size]
@@ -184,7 +196,7 @@ def insert_rows(model: type[models.Model], rows: Sequence[Sequence[Any]]) -> Non
                 for i, adapt in convert:
                     values[i] = adapt(values[i])
                 params += values
-            c.execute(_insert_sql(model, connection.vendor, len(chunk))[0], params)
+            c.execute(_insert_sql(model, vendor(), len(chunk))[0], params)
 
 
 # Field types whose Python values the engine builds itself and the drivers take as they are.
@@ -245,11 +257,11 @@ def _select_sql(model: type[models.Model], vendor: str) -> tuple[str, tuple[mode
 
 def select_sql(model: type[models.Model]) -> str:
     """``SELECT <every column> FROM <table> WHERE `` for ``model``; rows go to ``from_rows``."""
-    return _select_sql(model, connection.vendor)[0]
+    return _select_sql(model, vendor())[0]
 
 
 def fields_of(model: type[models.Model]) -> tuple[models.Field, ...]:
-    return _select_sql(model, connection.vendor)[1]
+    return _select_sql(model, vendor())[1]
 
 
 def select(model: type[M], where: str, params: Iterable[Any]) -> list[M]:
@@ -257,8 +269,8 @@ def select(model: type[M], where: str, params: Iterable[Any]) -> list[M]:
 
     PostgreSQL only: its driver returns typed values (SQLite needs the ORM's converters).
     """
-    assert connection.vendor == "postgresql", "use the ORM on other databases"
-    head, fields = _select_sql(model, connection.vendor)
+    assert vendor() == "postgresql", "use the ORM on other databases"
+    head, fields = _select_sql(model, vendor())
     return from_rows(model, fields, fetch(head + where, list(params)))
 
 
