@@ -16,6 +16,7 @@ for every call. ``batch()`` sends a run of writes in one round trip (psycopg's p
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from typing import Any, TypeVar
@@ -157,11 +158,56 @@ def _chunk_size(model: type[models.Model], vendor: str) -> int:
     return max(1, PG_CACHED_PARAMS // len(fields))
 
 
+@cache
+def _json_insert(model: type[models.Model]) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """PostgreSQL: ``INSERT … SELECT … FROM jsonb_populate_recordset(NULL::<table>, %s)``.
+
+    All rows travel as one JSON document (one parameter, whatever their number): the statement
+    text never changes, so it stays parsed and prepared, and ``json.dumps`` (C) replaces the
+    per-value adaptation. The table's own column types convert the values, as a VALUES list
+    would. Returns the statement and (column, JSON conversion) per inserted field.
+    """
+    _sql, fields = _insert_sql(model, "postgresql", 1)
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(f.column) for f in fields)
+    table = quote(model._meta.db_table)
+    statement = (
+        f"INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608
+        f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb)"
+    )
+    converters = tuple(
+        (f.column, _iso if f.get_internal_type() == "DateTimeField" else None) for f in fields
+    )
+    return statement, converters
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if value is not None else None
+
+
+def _insert_json(model: type[models.Model], rows: Iterable[Sequence[Any]]) -> None:
+    statement, converters = _json_insert(model)
+    document = [
+        {
+            column: convert(value) if convert is not None else value
+            for (column, convert), value in zip(converters, row, strict=True)
+        }
+        for row in rows
+    ]
+    with cursor() as c:
+        c.execute(statement, [json.dumps(document, separators=(",", ":"))])
+
+
 def insert(objs: Sequence[models.Model]) -> None:
     """Insert model instances of one model (primary keys already set, or auto ids not needed)."""
     if not objs:
         return
     model = type(objs[0])
+    if vendor() == "postgresql":
+        _sql, fields = _insert_sql(model, "postgresql", 1)
+        _insert_json(model, ([_value(obj, f) for f in fields] for obj in objs))
+        objs_saved(objs)
+        return
     size = _chunk_size(model, vendor())
     with cursor() as c:
         for start in range(0, len(objs), size):
@@ -174,6 +220,10 @@ def insert(objs: Sequence[models.Model]) -> None:
                 for f, adapt in zip(fields, adapters, strict=True)
             ]
             c.execute(sql, params)
+    objs_saved(objs)
+
+
+def objs_saved(objs: Sequence[models.Model]) -> None:
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
@@ -183,6 +233,9 @@ def insert_rows(model: type[models.Model], rows: Sequence[Sequence[Any]]) -> Non
     """Insert plain rows: values in the order of ``model``'s insert fields (every concrete field
     but an auto primary key), as the model's attributes would hold them."""
     if not rows:
+        return
+    if vendor() == "postgresql":
+        _insert_json(model, rows)
         return
     adapters = _adapters(model, vendor())
     convert = [(i, adapt) for i, adapt in enumerate(adapters) if adapt is not _identity]
