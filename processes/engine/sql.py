@@ -22,7 +22,9 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.db import connection, models
+from django.db.models.base import ModelState
 from django.db.models.fields import AutoFieldMixin
+from django.db.models.signals import post_init, pre_init
 
 M = TypeVar("M", bound=models.Model)
 
@@ -331,10 +333,27 @@ def from_rows(model: type[M], fields: Sequence[models.Field], rows: Iterable[tup
     """Model instances from PostgreSQL rows whose columns are ``fields`` in order."""
     converters = [(i, f) for i, f in enumerate(fields) if hasattr(f, "from_db_value")]
     names = [f.attname for f in fields]
+    alias = connection.alias
+    plain = _plain_init(model) and len(names) == len(model._meta.concrete_fields)
     result = []
     for row in rows:
         values = list(row)
         for i, f in converters:
             values[i] = f.from_db_value(values[i], None, connection)
-        result.append(model.from_db(connection.alias, names, values))
+        if plain:
+            # What Model.from_db does for a full row, without __init__'s generic argument
+            # handling (the engine reads thousands of rows a second).
+            obj = model.__new__(model)
+            obj.__dict__.update(zip(names, values, strict=True))
+            state = obj._state = ModelState()
+            state.adding, state.db = False, alias
+            result.append(obj)
+        else:
+            result.append(model.from_db(alias, names, values))
     return result
+
+
+@cache
+def _plain_init(model: type[models.Model]) -> bool:
+    """True when nothing listens to ``model``'s init signals (so __init__ may be skipped)."""
+    return not (pre_init.has_listeners(model) or post_init.has_listeners(model))
