@@ -24,6 +24,7 @@ from processes.models import (
     Job,
     Message,
     MessageCorrelation,
+    MessageStartSubscription,
     MessageSubscription,
     ProcessDefinition,
     Record,
@@ -914,12 +915,24 @@ def _correlate_message(ctx: CommandContext, message: Message, *, again: bool = F
     ``again``: a second look after the publication committed (see ``_recheck_message``):
     process ids the message already went to are skipped, and no instance is started.
     """
+    may_start = True  # whether a message start event listens to this name (hooks look again)
     if sql.vendor() == "postgresql":
-        subs = sql.select(
-            MessageSubscription,
-            '"message_name" = %s AND "correlation_key" = %s AND "tenant_id" = %s ORDER BY "key"',
-            [message.name, message.correlation_key, message.tenant_id],
+        starts = MessageStartSubscription._meta.db_table
+        rows, start_rows = sql.fetch_many(  # one round trip for both questions
+            [
+                (
+                    sql.select_sql(MessageSubscription) + '"message_name" = %s AND '
+                    '"correlation_key" = %s AND "tenant_id" = %s ORDER BY "key"',
+                    [message.name, message.correlation_key, message.tenant_id],
+                ),
+                (
+                    f'SELECT 1 FROM {starts} WHERE "message_name" = %s LIMIT 1',  # noqa: S608
+                    [message.name],
+                ),
+            ]
         )
+        subs = sql.from_rows(MessageSubscription, sql.fields_of(MessageSubscription), rows)
+        may_start = bool(start_rows)
     else:
         subs = list(
             MessageSubscription.objects.filter(
@@ -955,7 +968,7 @@ def _correlate_message(ctx: CommandContext, message: Message, *, again: bool = F
                 served.add(process_id)
                 instance_keys.append(root.key)
                 break
-    if not again:
+    if not again and may_start:
         for hook in MESSAGE_START_HOOKS:
             instance_keys.extend(hook(ctx, message, served))
     return instance_keys
