@@ -352,7 +352,8 @@ class InstanceRun:
         """§1.3: create or update exactly in the given scope."""
         var = self.vars[scope_key].get(name)
         if var is None:
-            var = Variable(
+            var = sql.build(
+                Variable,
                 key=self.ctx.keys.next(),
                 scope_key=scope_key,
                 process_instance_key=self.root.key,
@@ -446,7 +447,8 @@ class InstanceRun:
     def new_instance(
         self, el: Element, scope_key: int, *, el_type: str | None = None, data: dict | None = None
     ) -> ElementInstance:
-        ei = ElementInstance(
+        ei = sql.build(
+            ElementInstance,
             key=self.ctx.keys.next(),
             process_instance_key=self.root.key,
             definition_id=self.definition.key,
@@ -825,7 +827,8 @@ class InstanceRun:
         if not job_type:
             raise ex.ExpressionFailure("Expected job type to be a non-empty string")
         retries = ex.evaluate_int(retries_expr, context)
-        job = Job(
+        job = sql.build(
+            Job,
             key=self.ctx.keys.next(),
             type=job_type,
             state=Job.ACTIVATABLE,

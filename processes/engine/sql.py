@@ -353,6 +353,26 @@ def from_rows(model: type[M], fields: Sequence[models.Field], rows: Iterable[tup
     return result
 
 
+def build(model: type[M], **values: Any) -> M:
+    """``model(**values)`` for the engine's hot path: attribute names only, every other field
+    at its default; the generic ``__init__`` is skipped when no init signal listens."""
+    if not _plain_init(model):
+        return model(**values)
+    obj = model.__new__(model)
+    attributes = obj.__dict__
+    for attname, field in _attnames(model):
+        attributes[attname] = values.pop(attname) if attname in values else field.get_default()
+    if values:
+        raise TypeError(f"{model.__name__} has no fields {sorted(values)}")
+    obj._state = ModelState()
+    return obj
+
+
+@cache
+def _attnames(model: type[models.Model]) -> tuple[tuple[str, models.Field], ...]:
+    return tuple((f.attname, f) for f in model._meta.concrete_fields)
+
+
 @cache
 def _plain_init(model: type[models.Model]) -> bool:
     """True when nothing listens to ``model``'s init signals (so __init__ may be skipped)."""
