@@ -222,7 +222,9 @@ def measure(
         "p50_ms": round(percentile(latencies, 0.5), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
         "_detail": (
-            f"{completed}/{instances} instances in {elapsed:.2f} s, {len(latencies)} completions "
+            f"{clients} clients, "
+            + (f"{threads} worker threads, " if workers == "inprocess" else "")
+            + f"{completed}/{instances} instances in {elapsed:.2f} s, {len(latencies)} completions "
             f"timed; activation lag p50 {percentile(lags, 0.5):.1f} ms, "
             f"p99 {percentile(lags, 0.99):.1f} ms"
         ),
@@ -279,7 +281,9 @@ def main() -> None:
         "--workers", nargs="+", choices=["inprocess", "celery"], default=["inprocess", "celery"]
     )
     parser.add_argument("-n", "--instances", type=int, default=0, help="instances per config")
-    parser.add_argument("--threads", type=int, default=4, help="in-process worker threads")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="in-process worker threads (handlers do nothing)"
+    )
     parser.add_argument("--clients", type=int, default=4, help="threads starting instances")
     parser.add_argument("--celery-workers", type=int, default=2, help="worker processes")
     parser.add_argument(
@@ -326,6 +330,7 @@ def run_child(args: argparse.Namespace, url: str, mode: str, folder: Path) -> li
                         "celery",
                         "-A",
                         "config",
+                        "--quiet",
                         "worker",
                         "-P",
                         "solo",
@@ -342,7 +347,7 @@ def run_child(args: argparse.Namespace, url: str, mode: str, folder: Path) -> li
                         "ERROR",
                     ],
                     cwd=REPO,
-                    env=env,
+                    env={**env, "PYTHONWARNINGS": "ignore"},  # not the warning about root
                 )
             )
     try:
