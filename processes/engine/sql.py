@@ -3,14 +3,14 @@
 Every command reads an instance's active element instances and writes a handful of rows. The ORM
 compiles a new SQL string for each of those statements, which costs more CPU than the database
 needs to run them. These helpers build each statement's text once per model and connection
-vendor, send rows with ``executemany`` (pipelined by psycopg on PostgreSQL: one round trip), and
-convert values with the fields' own ``get_db_prep_save`` / ``from_db_value``, so what is stored
-is exactly what the ORM would store.
+vendor and convert values with the fields' own ``get_db_prep_save`` / ``from_db_value``, so what
+is stored is exactly what the ORM would store.
 
 On PostgreSQL the statements go through a server-binding cursor on Django's connection (same
 transaction): parameters travel apart from the text, so psycopg parses each statement text once
-and the server prepares the ones that repeat, instead of merging values into a new query string
-for every call. ``batch()`` sends a run of writes in one round trip (psycopg's pipeline mode).
+and the server prepares the ones that repeat. ``batch()`` sends a run of writes in one round trip
+and ``fetch_many()`` several reads (psycopg's pipeline mode); inserts send all their rows as one
+JSON document (``jsonb_populate_recordset``), so their text is the same whatever the row count.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def batch() -> Iterator[None]:
         return
     connection.ensure_connection()
     raw = connection.connection
-    if raw._pipeline is not None:  # already batching
+    if getattr(raw, "_pipeline", None) is not None:  # already batching: one sync at the end
         yield
         return
     with connection.wrap_database_errors, raw.pipeline():
