@@ -58,6 +58,11 @@ lint-bpmn: node_modules/.installed
 	@if ls processes/bpmn/*.bpmn >/dev/null 2>&1; then npx bpmnlint processes/bpmn/*.bpmn; \
 	else echo "processes/bpmn/ has no BPMN files yet"; fi
 
+# FEEL pass rates per file and category: `make feel-conformance FEEL_CASES="path/*.jsonl"`.
+FEEL_CASES ?= $(wildcard ../shared/conformance/feel/*.jsonl) tests/processes/feel/cases/orderly.jsonl
+feel-conformance: install
+	$(PY) -m processes.feel.conformance $(FEEL_CASES)
+
 # Engine throughput figures (no assertions): `make bench BENCH_ARGS="--instances 50"`.
 bench: install
 	$(PY) bench/engine.py $(BENCH_ARGS)
