@@ -162,22 +162,29 @@ def test_item_for_a_closed_return_is_refused_with_409(deployed, waiting):
     assert return_request.status == S.EXPIRED
 
 
-def test_a_technical_failure_is_stored_and_acted_on_when_repeated(deployed, waiting, monkeypatch):
+def post_while_broken(payload, monkeypatch):
+    """Post ``payload`` while receiving the item fails for a technical reason (then mend it)."""
     from returns import services
 
-    return_request, instance = waiting
-    payload = {"id": "wh-5", "type": "item_received", "return_number": return_request.number}
     real = services.return_item_receive
 
     def broken(**kwargs):
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(services, "return_item_receive", broken)
-    first = post("warehouse", payload, "wh-secret")
+    response = post("warehouse", payload, "wh-secret")
+    monkeypatch.setattr(services, "return_item_receive", real)
+    return response
+
+
+def test_a_technical_failure_is_stored_and_acted_on_when_repeated(deployed, waiting, monkeypatch):
+    return_request, instance = waiting
+    payload = {"id": "wh-5", "type": "item_received", "return_number": return_request.number}
+
+    first = post_while_broken(payload, monkeypatch)
     assert first.status_code == 503
     assert WebhookEvent.objects.get(event_id="wh-5").status == WebhookEvent.S.FAILED
 
-    monkeypatch.setattr(services, "return_item_receive", real)
     again = post("warehouse", payload, "wh-secret")
     deployed.run_handlers()
 
@@ -187,19 +194,11 @@ def test_a_technical_failure_is_stored_and_acted_on_when_repeated(deployed, wait
 
 
 def test_a_failed_event_is_acted_on_by_the_retry_sweep(deployed, waiting, monkeypatch):
-    from returns import services
     from vendors.webhooks import retry_webhook_events
 
     return_request, instance = waiting
     payload = {"id": "wh-6", "type": "item_received", "return_number": return_request.number}
-    real = services.return_item_receive
-
-    def broken(**kwargs):
-        raise RuntimeError("database went away")
-
-    monkeypatch.setattr(services, "return_item_receive", broken)
-    assert post("warehouse", payload, "wh-secret").status_code == 503
-    monkeypatch.setattr(services, "return_item_receive", real)
+    assert post_while_broken(payload, monkeypatch).status_code == 503
 
     # when: nobody repeats the webhook; the periodic sweep picks the stored event up
     counts = retry_webhook_events(older_than_seconds=0)
