@@ -34,6 +34,9 @@ def dashboard_figures() -> list[dict[str, Any]]:
     ]
 
 
+# Up to this many customers matching a search are looked up by id; more fall back to the join.
+SEARCH_CUSTOMERS_MAX = 500
+
 ORDER_SORTS = {
     "newest": ["-created_at", "-id"],
     "oldest": ["created_at", "id"],
@@ -85,11 +88,19 @@ def order_list(filters: OrderFilters) -> QuerySet[Order]:
         orders = orders.filter(created_at__date__lte=filters.created_to)
     if filters.search:
         term = filters.search.strip()
-        orders = orders.filter(
-            Q(number__icontains=term)
-            | Q(customer__email__icontains=term)
-            | Q(customer__name__icontains=term)
+        # Matching customers first (a small table), then one condition on the orders table
+        # itself: an OR across the join made the database look up every order's customer.
+        customer_ids = list(
+            Customer.objects.filter(Q(email__icontains=term) | Q(name__icontains=term)).values_list(
+                "id", flat=True
+            )[: SEARCH_CUSTOMERS_MAX + 1]
         )
+        by_customer = (
+            Q(customer_id__in=customer_ids)
+            if len(customer_ids) <= SEARCH_CUSTOMERS_MAX
+            else Q(customer__email__icontains=term) | Q(customer__name__icontains=term)
+        )
+        orders = orders.filter(Q(number__icontains=term) | by_customer)
     return orders.order_by(*ORDER_SORTS.get(filters.sort, ORDER_SORTS["newest"]))
 
 
