@@ -154,11 +154,12 @@ class WorkerPool:
         """Activate jobs for the idle handler threads; returns how many were handed out."""
         from processes.engine import service
 
-        # Up to four jobs per thread taken (running or queued here); once some are waiting, take
-        # more only when a thread's worth is free, so one activation serves several jobs.
+        # Up to eight jobs per thread taken (running or queued here). While every thread has
+        # work, take more only once half of that room is free: one activation then serves
+        # several jobs (each activation is a few statements, as much as a small job).
         busy = self._in_flight
-        capacity = 4 * self.threads - busy
-        if capacity <= 0 or (busy >= self.threads and capacity < self.threads):
+        capacity = 8 * self.threads - busy
+        if capacity <= 0 or (busy >= self.threads and capacity < 4 * self.threads):
             return 0
         # One activation for every handled type that shares a timeout (usually one group).
         groups: dict[int, list[str]] = {}
