@@ -197,7 +197,7 @@ class InstanceRun:
         """Write every change of this command (the caller holds the transaction).
 
         The writes go out together and are answered once (``sql.batch``)."""
-        with sql.batch():
+        with sql.batch(), sql.combined():
             self._write()
         self.new_instances, self.new_vars, self.new_jobs, self.new_tasks = [], [], [], []
         self.new_subs, self.new_timers, self.new_incidents, self.records = [], [], [], []
@@ -1372,13 +1372,13 @@ def _update_element_instances(rows: list[ElementInstance]) -> None:
             }
             for ei in rows
         ]
-        sql.execute(
+        sql.write_json(
             f'UPDATE {table} AS ei SET "lifecycle" = r."lifecycle", "state" = r."state", '  # noqa: S608
             '"ended_at" = r."ended_at", "has_incident" = r."has_incident", "data" = r."data" '
             'FROM jsonb_to_recordset(%s::jsonb) AS r("key" bigint, "lifecycle" text, '
             '"state" text, "ended_at" timestamptz, "has_incident" boolean, "data" jsonb) '
             'WHERE ei."key" = r."key"',
-            [json.dumps(document, separators=(",", ":"))],
+            document,
         )
         return
     adapt = connection.ops.adapt_datetimefield_value

@@ -900,8 +900,9 @@ def publish_message(
             at=now,
         )
         with sql.batch():  # sent with the subscription lookup that follows
-            sql.insert([message])
-            sql.insert([record])
+            with sql.combined():
+                sql.insert([message])
+                sql.insert([record])
             instance_keys = _correlate_message(ctx, message)
         if ttl_ms > 0:
             ctx.follow_ups.append(lambda: _recheck_message(message))

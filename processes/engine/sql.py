@@ -16,7 +16,9 @@ JSON document (``jsonb_populate_recordset``), so their text is the same whatever
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from typing import Any, TypeVar
@@ -196,8 +198,48 @@ def _insert_json(model: type[models.Model], rows: Iterable[Sequence[Any]]) -> No
         }
         for row in rows
     ]
-    with cursor() as c:
-        c.execute(statement, [json.dumps(document, separators=(",", ":"))])
+    write_json(statement, document)
+
+
+_combining = threading.local()
+
+
+@contextlib.contextmanager
+def combined() -> Iterator[None]:
+    """PostgreSQL: the JSON-document writes inside (``write_json``: inserts, the engine's row
+    updates) become one statement, each a data-modifying ``WITH`` part, sent when the block
+    ends; elsewhere each runs at once. Only for writes to distinct rows that do not read each
+    other's effects (every part sees the same snapshot); statements that are not JSON writes
+    still run in place, before the combined one."""
+    if vendor() != "postgresql" or getattr(_combining, "parts", None) is not None:
+        yield
+        return
+    _combining.parts = parts = []
+    try:
+        yield
+    finally:
+        _combining.parts = None
+    if len(parts) == 1:
+        execute(parts[0][0], [parts[0][1]])
+    elif parts:
+        execute(_with_parts(tuple(statement for statement, _doc in parts)), [d for _s, d in parts])
+
+
+@functools.lru_cache(maxsize=256)
+def _with_parts(statements: tuple[str, ...]) -> str:
+    ctes = ", ".join(f"w{i} AS ({statement})" for i, statement in enumerate(statements))
+    return f"WITH {ctes} SELECT 1"
+
+
+def write_json(statement: str, document: Any) -> None:
+    """Run ``statement`` whose one parameter is ``document`` as JSON (or add it to the
+    statement being ``combined``)."""
+    param = json.dumps(document, separators=(",", ":"))
+    parts = getattr(_combining, "parts", None)
+    if parts is not None:
+        parts.append((statement, param))
+    else:
+        execute(statement, [param])
 
 
 def insert(objs: Sequence[models.Model]) -> None:
