@@ -27,7 +27,7 @@ from processes.models import (
 
 from . import expressions as ex
 from . import runtime as rt
-from . import service, sql
+from . import service
 from . import timers as timer_math
 from .bpmn import Element, ProcessModel
 from .runtime import ACTIVATED, CommandContext, InstanceRun
@@ -688,9 +688,6 @@ def _start_by_message(
 def on_message_start(ctx: CommandContext, message: Message, served: set[str]) -> list[int]:
     """§4.3/§4.8: message start events of process ids not served by a subscription."""
     started: list[int] = []
-    table = MessageStartSubscription._meta.db_table
-    if not sql.fetch(f'SELECT 1 FROM {table} WHERE "message_name" = %s LIMIT 1', [message.name]):  # noqa: S608
-        return started  # most messages start nothing: one cheap statement
     subs = MessageStartSubscription.objects.filter(
         message_name=message.name, definition__tenant_id=message.tenant_id
     ).select_related("definition")

@@ -159,7 +159,7 @@ class InstanceRun:
         key = self.root.key
         if sql.vendor() == "postgresql":
             # One round trip: on this database a second statement costs more than the rows.
-            self._adopt(*sql.select_many(active_rows(key)))
+            self._adopt(*sql.select_many(active_rows("%s", [key])))
             return
         active = ElementInstance.objects.filter(
             process_instance_key=key, state=ElementInstance.ACTIVE
@@ -181,13 +181,9 @@ class InstanceRun:
 
     @property
     def vars(self) -> dict[int, dict[str, Variable]]:
-        if not self._vars_loaded:
+        if not self._vars_loaded:  # SQLite only: PostgreSQL reads them with the instances
             self._vars_loaded = True
-            if sql.vendor() == "postgresql":
-                stored = sql.select(Variable, '"process_instance_key" = %s', [self.root.key])
-            else:
-                stored = Variable.objects.filter(process_instance_key=self.root.key)
-            for var in stored:
+            for var in Variable.objects.filter(process_instance_key=self.root.key):
                 # A variable this command already created stays the one we know.
                 self._vars[var.scope_key].setdefault(var.name, var)
                 self.var_by_key.setdefault(var.key, var)
@@ -1299,24 +1295,18 @@ class InstanceRun:
         return True
 
 
-def active_rows(
-    process_instance_key: int | str, params: Sequence[Any] | None = None
-) -> list[tuple[type, str, Sequence[Any]]]:
+def active_rows(key_sql: str, params: Sequence[Any]) -> list[tuple[type, str, Sequence[Any]]]:
     """PostgreSQL ``select_many`` queries for an instance's active element instances (besides
-    the root) and its variables. ``process_instance_key`` may be a SQL expression over
-    ``params`` (e.g. a sub-select from a job's key)."""
-    if params is None:
-        expr, params = "%s", [process_instance_key]
-    else:
-        expr = str(process_instance_key)
+    the root) and its variables; ``key_sql`` gives the process instance key over ``params``
+    (``"%s"``, or a sub-select such as the key of a job's instance)."""
     return [
         (
             ElementInstance,
-            f'"process_instance_key" = {expr} AND "state" = \'ACTIVE\' '
+            f'"process_instance_key" = {key_sql} AND "state" = \'ACTIVE\' '
             "AND \"element_type\" <> 'PROCESS'",
             list(params),
         ),
-        (Variable, f'"process_instance_key" = {expr}', list(params)),
+        (Variable, f'"process_instance_key" = {key_sql}', list(params)),
     ]
 
 
@@ -1366,7 +1356,7 @@ def _update_element_instances(rows: list[ElementInstance]) -> None:
                 "key": ei.key,
                 "lifecycle": ei.lifecycle,
                 "state": ei.state,
-                "ended_at": ei.ended_at.isoformat() if ei.ended_at is not None else None,
+                "ended_at": sql.iso(ei.ended_at),
                 "has_incident": ei.has_incident,
                 "data": ei.data,
             }

@@ -8,6 +8,7 @@ rejects raise ``Rejection`` with Zeebe's rejection type.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import threading
 from collections import defaultdict
@@ -89,7 +90,7 @@ def _after_commit(ctx: CommandContext) -> None:
     types = set(ctx.created_job_types)
     job_keys = dict(ctx.created_job_keys)
     follow_ups = list(ctx.follow_ups)
-    follow_ups += [_recheck_subscription_after(sub) for sub in ctx.opened_subs]
+    follow_ups += [functools.partial(_recheck_subscription, sub) for sub in ctx.opened_subs]
 
     def notify() -> None:
         for listener in JOB_CREATED_LISTENERS:
@@ -997,10 +998,6 @@ def _recheck_message(message: Message) -> None:
         _after_commit(ctx)
 
 
-def _recheck_subscription_after(sub: MessageSubscription) -> Callable[[], None]:
-    return lambda: _recheck_subscription(sub)
-
-
 def _recheck_subscription(sub: MessageSubscription) -> None:
     """After a subscription commits: take a message published meanwhile, if there is one."""
     from .runtime import oldest_buffered
@@ -1008,12 +1005,14 @@ def _recheck_subscription(sub: MessageSubscription) -> None:
     if oldest_buffered(sub, clock.now(), []) is None:
         return  # the usual case: one cheap statement, no lock
     with transaction.atomic():
-        root = (
-            ElementInstance.objects.select_for_update()
-            .filter(key=sub.process_instance_key, state=ElementInstance.ACTIVE)
-            .first()
-        )
-        if root is None or not MessageSubscription.objects.filter(key=sub.key).exists():
+        try:
+            root = lock_instance(sub.process_instance_key, "CORRELATE", "correlate to")
+        except Rejection:
+            return
+        if (
+            root.state != ElementInstance.ACTIVE
+            or not MessageSubscription.objects.filter(key=sub.key).exists()
+        ):
             return
         ctx = CommandContext(clock.now())
         run = open_run(ctx, root)

@@ -16,11 +16,10 @@ JSON document (``jsonb_populate_recordset``), so their text is the same whatever
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar
 
 from django.db import connection, models
@@ -148,18 +147,6 @@ def _insert_sql(
 
 # Rows per statement: keeps statements (and their parameter counts) within every backend's limits.
 CHUNK = 100
-# psycopg keeps the parsed form of statements with up to this many parameters (and the server
-# prepares them once they repeat); longer ones are parsed again on every call, which costs more
-# than sending a few more statements in the same round trip.
-PG_CACHED_PARAMS = 50
-
-
-@cache
-def _chunk_size(model: type[models.Model], vendor: str) -> int:
-    if vendor != "postgresql":
-        return CHUNK
-    _sql, fields = _insert_sql(model, vendor, 1)
-    return max(1, PG_CACHED_PARAMS // len(fields))
 
 
 @cache
@@ -180,12 +167,13 @@ def _json_insert(model: type[models.Model]) -> tuple[str, tuple[tuple[str, Any],
         f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb)"
     )
     converters = tuple(
-        (f.column, _iso if f.get_internal_type() == "DateTimeField" else None) for f in fields
+        (f.column, iso if f.get_internal_type() == "DateTimeField" else None) for f in fields
     )
     return statement, converters
 
 
-def _iso(value: Any) -> Any:
+def iso(value: Any) -> Any:
+    """A datetime (or None) as PostgreSQL reads it from JSON."""
     return value.isoformat() if value is not None else None
 
 
@@ -225,7 +213,7 @@ def combined() -> Iterator[None]:
         execute(_with_parts(tuple(statement for statement, _doc in parts)), [d for _s, d in parts])
 
 
-@functools.lru_cache(maxsize=256)
+@lru_cache(maxsize=256)
 def _with_parts(statements: tuple[str, ...]) -> str:
     ctes = ", ".join(f"w{i} AS ({statement})" for i, statement in enumerate(statements))
     return f"WITH {ctes} SELECT 1"
@@ -252,7 +240,7 @@ def insert(objs: Sequence[models.Model]) -> None:
         _insert_json(model, ([_value(obj, f) for f in fields] for obj in objs))
         objs_saved(objs)
         return
-    size = _chunk_size(model, vendor())
+    size = CHUNK
     with cursor() as c:
         for start in range(0, len(objs), size):
             chunk = objs[start : start + size]
@@ -283,7 +271,7 @@ def insert_rows(model: type[models.Model], rows: Sequence[Sequence[Any]]) -> Non
         return
     adapters = _adapters(model, vendor())
     convert = [(i, adapt) for i, adapt in enumerate(adapters) if adapt is not _identity]
-    size = _chunk_size(model, vendor())
+    size = CHUNK
     with cursor() as c:
         for start in range(0, len(rows), size):
             chunk = rows[start : start + size]
