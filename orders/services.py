@@ -18,6 +18,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from processes import engine
 from vendors.models import Product, StockItem, Vendor, VendorSubOrder
 
@@ -31,16 +32,6 @@ PROCESS_ID = "marketplace-order"
 ORDER_CANCELLED_MESSAGE = "order-cancelled"
 # Buffered messages wait this long for an instance that is not yet listening (out-of-order events).
 MESSAGE_TTL_MS = 30 * 24 * 3600 * 1000
-
-
-class ApplicationError(Exception):
-    """A business rule refused the request; ``field`` names the input at fault, if any."""
-
-    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.code = code
 
 
 class EngineUnavailable(Exception):
