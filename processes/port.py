@@ -21,19 +21,14 @@ A refused or unreachable engine raises :class:`PortError`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from processes.adapters import DeployedDefinition
 from processes.engine.bpmn import Element, ProcessModel
 
-__all__ = [
-    "DeployedDefinition",
-    "Element",
-    "PortError",
-    "ProcessModel",
-]
+T = TypeVar("T")
 
 
 class PortError(Exception):
@@ -209,14 +204,14 @@ class Results:
     total: int
 
 
-class LazyResults(Sequence[Any]):
-    """A search as a sequence that Django's ``Paginator`` slices: one engine call per page."""
+class LazyResults(Generic[T]):
+    """A search that Django's ``Paginator`` counts and slices: one engine call per page."""
 
-    def __init__(self, search: Any) -> None:
-        self._search = search  # (offset, limit) -> Results
+    def __init__(self, search: Callable[[int, int], Results]) -> None:
+        self._search = search
         self._total: int | None = None
 
-    def count(self, value: Any = None) -> int:  # type: ignore[override]
+    def count(self) -> int:
         if self._total is None:
             self._total = self._search(0, 0).total
         return self._total
@@ -224,13 +219,22 @@ class LazyResults(Sequence[Any]):
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, index: Any) -> Any:
+    def __iter__(self) -> Iterator[T]:
+        return iter(self[0 : self.count()])
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | list[T]:
         if isinstance(index, slice):
             start = index.start or 0
-            stop = index.stop if index.stop is not None else start + 100
+            stop = index.stop if index.stop is not None else self.count()
             result = self._search(start, max(stop - start, 0))
             self._total = result.total
-            return result.items
+            return list(result.items)
         items = self._search(index, 1).items
         if not items:
             raise IndexError(index)
@@ -238,7 +242,9 @@ class LazyResults(Sequence[Any]):
 
 
 # ------------------------------------------------------------------------------ wording
-def step_text(el: Element | None, element_id: str, due_at: dt.datetime | None, now: dt.datetime):
+def step_text(
+    el: Element | None, element_id: str, due_at: dt.datetime | None, now: dt.datetime
+) -> str:
     """A waiting element in business words ("waiting for payment", "task: Review request")."""
     name = (el.name if el is not None else "") or element_id
     if el is not None and el.kind == "userTask":
@@ -351,11 +357,6 @@ def instances_with_open_incident(process_id: str = "") -> Any:
 
 
 # Reads
-def now() -> dt.datetime:
-    """The engine's clock (pinned in tests and through the REST clock endpoint)."""
-    return adapter_module().now()
-
-
 def user_task_completed_by(*, process_instance_key: int, element_id: str) -> str:
     """Who completed the latest ``element_id`` task of an instance ("" if none)."""
     return adapter_module().user_task_completed_by(process_instance_key, element_id)
@@ -365,7 +366,7 @@ def user_tasks(query: TaskQuery, *, offset: int = 0, limit: int = 100) -> Result
     return adapter_module().user_tasks(query, offset, limit)
 
 
-def user_task_pages(query: TaskQuery) -> LazyResults:
+def user_task_pages(query: TaskQuery) -> LazyResults[UserTask]:
     """``user_tasks`` for a paginator: one call per page."""
     return LazyResults(lambda offset, limit: user_tasks(query, offset=offset, limit=limit))
 
@@ -383,7 +384,9 @@ def user_task_variables(task: UserTask) -> dict[str, Any]:
     return adapter_module().user_task_variables(task)
 
 
-def incidents(*, process_id: str = "", error_type: str = "", state: str = "ACTIVE") -> LazyResults:
+def incidents(
+    *, process_id: str = "", error_type: str = "", state: str = "ACTIVE"
+) -> LazyResults[Incident]:
     """Incidents, newest first, for a paginator."""
     module = adapter_module()
     return LazyResults(

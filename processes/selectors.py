@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.utils import timezone
@@ -120,27 +120,26 @@ def task_query(
     """A queue of the tasklist as a port query: managers see all tasks; others theirs or their
     candidate groups'."""
     who = audience(user)
-    visible = None if sees_all_tasks(user) else who
     end = timezone.make_aware(dt.datetime.combine(due_before, dt.time.max)) if due_before else None
-    common = {
-        "visible_to": visible,
-        "process_id": process_id,
-        "name": name,
-        "due_before": end,
-        "min_priority": min_priority,
-        "sort": sort,
-        "form_key": form_key,
-    }
+    base = port.TaskQuery(
+        visible_to=None if sees_all_tasks(user) else who,
+        process_id=process_id,
+        name=name,
+        due_before=end,
+        min_priority=min_priority,
+        sort=sort,
+        form_key=form_key,
+    )
     if queue == "mine":
-        return port.TaskQuery(state="CREATED", assignee=who.username, **common)
+        return replace(base, state="CREATED", assignee=who.username)
     if queue == "unassigned":
-        return port.TaskQuery(state="CREATED", assignee="", offered_to=who, **common)
+        return replace(base, state="CREATED", assignee="", offered_to=who)
     if queue == "completed":
-        return port.TaskQuery(state="COMPLETED", **common)
-    return port.TaskQuery(state="CREATED", **common)
+        return replace(base, state="COMPLETED")
+    return replace(base, state="CREATED")
 
 
-def task_queue(*, user: Any, queue: str, **filters: Any) -> port.LazyResults:
+def task_queue(*, user: Any, queue: str, **filters: Any) -> port.LazyResults[port.UserTask]:
     """A tasklist queue, for a paginator (one engine call per page)."""
     return port.user_task_pages(task_query(user=user, queue=queue, **filters))
 
@@ -208,7 +207,9 @@ def incident_groups() -> list[dict[str, Any]]:
     return port.incident_groups()
 
 
-def open_incidents(*, process_id: str = "", error_type: str = "") -> port.LazyResults:
+def open_incidents(
+    *, process_id: str = "", error_type: str = ""
+) -> port.LazyResults[port.Incident]:
     return port.incidents(process_id=process_id, error_type=error_type)
 
 

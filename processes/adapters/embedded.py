@@ -46,7 +46,7 @@ def deploy(resource: str | bytes | Path, name: str | None = None) -> list[Deploy
 
     if isinstance(resource, Path) or not looks_like_xml(resource):
         path = Path(resource if not isinstance(resource, bytes) else resource.decode())
-        items = [(name or path.name, path.read_bytes())]
+        items: list[tuple[str, bytes | str]] = [(name or path.name, path.read_bytes())]
     else:
         items = [(name or "process.bpmn", resource)]
     with _refusals():
@@ -412,6 +412,8 @@ def incident_groups() -> list[dict[str, Any]]:
 def incident_job(incident: port.Incident) -> port.JobInfo | None:
     from processes.models import Job
 
+    if incident.job_key is None:
+        return None
     row = Job.objects.filter(key=incident.job_key).first()
     return port.JobInfo(row.key, row.type, row.retries, row.state) if row is not None else None
 
@@ -619,17 +621,14 @@ def latest_definition(process_id: str) -> port.Definition | None:
 
 def process_model(definition_key: int) -> port.ProcessModel:
     from processes.engine.service import model_of
+    from processes.models import ProcessDefinition
 
     try:
         return model_of(_definition_row(definition_key))
-    except Exception as error:  # the row is gone: a NOT_FOUND for the caller
-        from processes.models import ProcessDefinition
-
-        if isinstance(error, ProcessDefinition.DoesNotExist):
-            raise port.PortError(
-                f"No process definition '{definition_key}'", rejection_type="NOT_FOUND"
-            ) from error
-        raise
+    except ProcessDefinition.DoesNotExist as error:
+        raise port.PortError(
+            f"No process definition '{definition_key}'", rejection_type="NOT_FOUND"
+        ) from error
 
 
 def instance_counts() -> dict[tuple[int, str], int]:
