@@ -21,8 +21,9 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from core.webhooks import SIGNATURE_HEADER, retry_webhook_events, sign
 from vendors.models import Product, SubOrderStatus, Vendor, VendorSubOrder
-from vendors.webhooks import SIGNATURE_HEADER, carrier_secret, retry_webhook_events, sign
+from vendors.webhooks import carrier_secret
 
 from . import services
 from .models import Customer

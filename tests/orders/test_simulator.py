@@ -8,7 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from orders import simulator
-from orders.models import Order, WebhookEvent
+from core.models import WebhookEvent
+from orders.models import Order
 from orders.simulator import Simulator, SimulatorConfig
 
 from .factories import CustomerFactory

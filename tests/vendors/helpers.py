@@ -6,7 +6,7 @@ import json
 
 from orders import services
 from orders.services import CustomerInput, LineInput
-from vendors.webhooks import SIGNATURE_HEADER, sign
+from core.webhooks import SIGNATURE_HEADER, sign
 
 LINES = [
     LineInput("acme-audio", "AA-HP-100", 1),
