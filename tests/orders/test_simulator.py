@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from django.core.management import CommandError, call_command
 
-from orders import simulator
 from core.models import WebhookEvent
+from orders import simulator
 from orders.models import Order
 from orders.simulator import Simulator, SimulatorConfig
 

@@ -9,8 +9,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from core.models import WebhookEvent
-from returns.models import ReturnRequest
 from core.webhooks import SIGNATURE_HEADER, sign
+from returns.models import ReturnRequest
 
 from .conftest import delivered_order
 from .helpers import loyal, request_return

@@ -10,9 +10,9 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from core.models import WebhookEvent
+from core.webhooks import SIGNATURE_HEADER, retry_webhook_events, sign, signature_valid
 from processes import engine
 from vendors.models import PayoutHold, VendorSubOrder
-from core.webhooks import SIGNATURE_HEADER, retry_webhook_events, sign, signature_valid
 
 from .helpers import place_paid_order, post_signed
 
