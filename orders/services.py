@@ -1,8 +1,10 @@
-"""Writes about orders: placing them, moving their money and stock, and their status changes.
+"""Writes about orders: placing them, capturing and refunding their charge, status changes.
 
 Every status change locks its row (``select_for_update``), checks the transition, and writes an
-``OrderHistory`` row in the same transaction. Money movements are keyed by an idempotency key
-derived from the process job that asked for them: repeating the job finds the earlier row.
+``OrderHistory`` row in the same transaction (``orders.history``). Money movements are keyed by
+an idempotency key derived from the process job that asked for them: repeating the job finds
+the earlier row. Refunds are made by ``orders.payments.refunds``; stock belongs to
+``vendors.stock``, holds and payouts to ``vendors.services``.
 """
 
 from __future__ import annotations

@@ -3,8 +3,11 @@
 Every status change locks the return (``select_for_update``), checks the FSM transition and writes
 a ``ReturnHistory`` row in the same transaction. Money movements (refund, store credit, payout
 reversal) are keyed by the return, so a repeated job finds the earlier row instead of moving
-money twice. The four-eyes rule on refund approval lives here, not in the form: whatever
-completes the approval task, ``refund_decide`` refuses an approver who requested or reviewed.
+money twice. This module writes the return's own rows and store credit only: the card refund
+goes through orders' payments (``charge_refund``), the vendor's share through
+``vendors.services.vendor_share_take_back`` and restocking through ``vendors.stock``. The
+four-eyes rule on refund approval lives here, not in the form: whatever completes the approval
+task, ``refund_decide`` refuses an approver who requested or reviewed.
 """
 
 from __future__ import annotations
@@ -25,9 +28,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from config.roles import MANAGERS, has_role
-from core import history
 from core.errors import ApplicationError
-from core.history import actor_of
+from core.history import actor_of, history_write
 from core.messages import publish_once
 from core.money import format_money, round_half_up_div
 from core.notifications import notify_customer
@@ -91,7 +93,7 @@ def _record(
     **detail: Any,
 ) -> ReturnHistory:
     """The one writer of a return's history rows."""
-    return history.history_write(
+    return history_write(
         ReturnHistory,
         event,
         return_request=return_request,
