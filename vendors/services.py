@@ -82,7 +82,7 @@ def sub_order_request_fulfilment(*, sub_order_id: int, idempotency_key: str) -> 
         response = requests.post(
             vendor.api_endpoint,
             json={
-                "type": SubOrderEvent.FULFILMENT_REQUESTED,
+                "type": "fulfilment_requested",
                 "sub_order": sub_order.number,
                 "order": sub_order.order.number,
                 "lines": lines,

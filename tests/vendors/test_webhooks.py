@@ -264,3 +264,26 @@ def test_carrier_secrets_are_read_from_the_environment_once_by_settings(settings
     assert carrier_secret("dhl") is None
     settings.DEBUG = True
     assert carrier_secret("dhl") == "dev-carrier-secret"
+
+
+def test_a_repeat_of_a_failed_event_acts_on_it_as_the_return_webhook_does(
+    client, order, market, monkeypatch
+):
+    acme = acme_sub(order, market)
+    secret = market.acme.callback_secret
+
+    def engine_down(*args, **kwargs):
+        raise ConnectionError("engine unavailable")
+
+    monkeypatch.setattr(engine, "publish_message", engine_down)
+    first = post_signed(client, vendor_url(market.acme), event(acme, "accepted"), secret)
+    monkeypatch.undo()
+    again = post_signed(client, vendor_url(market.acme), event(acme, "accepted"), secret)
+    third = post_signed(client, vendor_url(market.acme), event(acme, "accepted"), secret)
+
+    assert (first.status_code, first.data["status"]) == (202, "stored, will retry")
+    assert (again.status_code, again.data["status"]) == (200, "processed")
+    assert third.data["status"] == "duplicate"
+    assert WebhookEvent.objects.get().attempts == 2
+    acme.refresh_from_db()
+    assert acme.status == S.ACCEPTED
