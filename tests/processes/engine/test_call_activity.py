@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from processes.engine import clock, extensions, service
+from processes.engine import clock, service
+from processes.engine.store import get_store
 from processes.models import ElementInstance, Incident, Job, Variable
 
 pytestmark = pytest.mark.django_db
@@ -223,17 +224,18 @@ def test_busy_parent_is_continued_by_the_sweep(monkeypatch: pytest.MonkeyPatch) 
     service.deploy([("p.bpmn", _parent("child")), ("c.bpmn", CHILD_TASK)])
     pi = service.create_instance(process_id="parent").key
     child = children(pi)[0]
-    real_lock = extensions._lock_root
+    store = get_store()
+    real_lock = store.try_lock_root
     # the parent row is held by another transaction: the child never waits for it
     monkeypatch.setattr(
-        extensions, "_lock_root", lambda key, *, wait: real_lock(key, wait=wait) if wait else None
+        store, "try_lock_root", lambda key, *, wait: real_lock(key, wait=wait) if wait else None
     )
     service.complete_job(job("child-task").key, {"done": 1})
     assert state(child.key) == ElementInstance.COMPLETED
     assert "to_parent" in ElementInstance.objects.get(key=child.key).data
     assert state(pi) == ElementInstance.ACTIVE
-    assert extensions.resume_completed_children() == 1
+    assert service.resume_completed_children() == 1
     assert state(pi) == ElementInstance.COMPLETED
     assert root_vars(pi)["done"] == 1
     assert "to_parent" not in ElementInstance.objects.get(key=child.key).data
-    assert extensions.resume_completed_children() == 0
+    assert service.resume_completed_children() == 0

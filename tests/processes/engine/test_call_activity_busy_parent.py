@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from processes.engine import extensions, service
+from processes.engine import service
+from processes.engine.store import get_store
 from processes.models import ElementInstance, Incident, Record
 from tests.processes.engine.test_call_activity import (
     CHILD_TASK,
@@ -23,9 +24,10 @@ pytestmark = pytest.mark.django_db
 
 def _parent_busy(monkeypatch: pytest.MonkeyPatch) -> None:
     """The parent row is held by another transaction: a non-waiting lock gets nothing."""
-    real_lock = extensions._lock_root
+    store = get_store()
+    real_lock = store.try_lock_root
     monkeypatch.setattr(
-        extensions, "_lock_root", lambda key, *, wait: real_lock(key, wait=wait) if wait else None
+        store, "try_lock_root", lambda key, *, wait: real_lock(key, wait=wait) if wait else None
     )
 
 
@@ -67,13 +69,13 @@ def test_child_error_with_busy_parent_is_recorded_and_resumed(process, monkeypat
     assert state(child.key) == ElementInstance.ACTIVE
     monkeypatch.undo()
 
-    assert extensions.resume_completed_children() == 1
+    assert service.resume_completed_children() == 1
 
     assert state(child.key) == ElementInstance.TERMINATED
     assert state(pi) == ElementInstance.COMPLETED
     assert root_vars(pi)["reason"] == "r"
     assert "to_parent" not in ElementInstance.objects.get(key=child.key).data
-    assert extensions.resume_completed_children() == 0
+    assert service.resume_completed_children() == 0
 
 
 def test_child_error_the_busy_parent_would_not_catch_is_an_incident(process, monkeypatch):

@@ -1,0 +1,118 @@
+"""Triggers of catch events, boundary events and error throws.
+
+Events: https://docs.camunda.io/docs/components/modeler/bpmn/events/
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from processes.engine.behaviours import call_activities, event_subprocesses
+from processes.engine.bpmn import Element
+from processes.engine.state import (
+    ACTIVATED,
+    COMPLETED,
+    COMPLETING,
+    MI_BODY,
+)
+from processes.models import (
+    ElementInstance,
+)
+
+if TYPE_CHECKING:
+    from processes.engine.runtime import InstanceRun
+
+
+class EventBehaviour:
+    """Triggers of catch events, boundary events and error throws."""
+
+    def trigger(
+        self: InstanceRun, owner: ElementInstance, catcher_id: str, payload: dict[str, Any]
+    ) -> bool:
+        """A message or timer for ``catcher_id`` arrives at ``owner`` (an element instance)."""
+        if owner.state != ElementInstance.ACTIVE or owner.lifecycle != ACTIVATED:
+            return False
+        catcher = self.model.elements[catcher_id]
+        if catcher_id == owner.element_id:  # catch event / receive task waiting itself
+            self.complete(owner, payload or None)
+            return True
+        owner_el = self.model.elements.get(owner.element_id)  # None: the process itself
+        # §3.6: first trigger wins
+        if owner_el is not None and owner_el.kind == "eventBasedGateway":
+            self.finish_event_gateway(owner, catcher, payload)
+            return True
+        if catcher.kind == "boundaryEvent":
+            self.fire_boundary(owner, catcher, payload)
+            return True
+        return event_subprocesses.on_trigger(self, owner, catcher, payload)
+
+    def finish_event_gateway(
+        self: InstanceRun, gw: ElementInstance, catcher: Element, payload: dict
+    ) -> None:
+        gw.lifecycle = COMPLETING
+        self.finish(gw, COMPLETED)
+        self.queue.append(
+            lambda: self.activate_caught(catcher, gw.scope_key, payload),
+        )
+
+    def activate_caught(self: InstanceRun, catcher: Element, scope_key: int, payload: dict) -> None:
+        ei = self.new_instance(catcher, scope_key)
+        self.activated(catcher, ei)
+        self.complete(ei, payload or None)
+
+    def fire_boundary(
+        self: InstanceRun, activity: ElementInstance, boundary: Element, payload: dict
+    ) -> None:
+        """§2.5: interrupting → terminate the activity, then the boundary runs in its scope."""
+        scope_key = activity.scope_key
+        data = {"payload": payload} if payload else {}
+        if boundary.cancel_activity:
+            self.terminate(activity)
+        self.activate(boundary, scope_key, data=data)
+
+    def throw_error(
+        self: InstanceRun,
+        thrower: ElementInstance,
+        code: str,
+        message: str,
+        variables: dict[str, Any],
+    ) -> bool:
+        """Find the nearest catcher of ``code`` and interrupt up to it, or raise an incident."""
+        current: ElementInstance | None = thrower
+        while current is not None:
+            if current.state != ElementInstance.ACTIVE or current.data.get("interrupted"):
+                break  # §6.8: an interrupted (or ended) scope stops the walk
+            el = self.model.elements.get(current.element_id)
+            if el is not None and current.element_type != "PROCESS":
+                boundary = self.error_boundary(el, code)
+                if boundary is not None:
+                    if current.element_type != MI_BODY and current.data.get("mi_inner"):
+                        current = self.instances.get(current.scope_key)
+                        continue
+                    self.fire_boundary(current, boundary, variables)
+                    return True
+            if event_subprocesses.catch_error_in_scope(self, current, code, variables):
+                return True
+            if current.scope_key is None:
+                if call_activities.error_to_parent(self, current, code, message, variables):
+                    return True
+                break
+            current = self.instances.get(current.scope_key)
+        detail = (
+            f"Expected to throw an error event with the code '{code}' with message "
+            f"'{message}', but it was not caught. No error events are available in the scope."
+        )
+        self.raise_incident(thrower, "UNHANDLED_ERROR_EVENT", detail)
+        return False
+
+    def error_boundary(self: InstanceRun, el: Element, code: str) -> Element | None:
+        catch_all = None
+        for boundary_id in el.boundary_events:
+            boundary = self.model.elements[boundary_id]
+            if boundary.event is None or boundary.event.type != "error":
+                continue
+            if boundary.event.error_code == code:
+                return boundary
+            if not boundary.event.error_code:
+                catch_all = boundary
+        return catch_all

@@ -1,0 +1,116 @@
+"""Multi-instance bodies and their inner instances.
+
+Multi-instance: https://docs.camunda.io/docs/components/modeler/bpmn/multi-instance/
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from processes.engine import expressions as ex
+from processes.engine.bpmn import Element
+from processes.models import (
+    ElementInstance,
+)
+
+if TYPE_CHECKING:
+    from processes.engine.runtime import InstanceRun
+
+
+class MultiInstanceBehaviour:
+    """Multi-instance bodies and their inner instances."""
+
+    def activate_mi_body(self: InstanceRun, el: Element, body: ElementInstance) -> None:
+        loop = el.loop
+        if el.inputs and not body.data.get("inputs_done"):
+            pass  # input mappings belong to the inner instances (Zeebe applies them per item)
+        items = ex.evaluate_list(loop.input_collection, self.visible(body.key))
+        items = [ex.to_variable(item) for item in items]
+        body.data.update({"items": items, "created": 0, "completed": 0, "terminated": 0})
+        if loop.output_collection:
+            self.set_local(body.key, loop.output_collection, [None] * len(items))
+        self.open_boundaries(el, body)
+        self.activated(el, body)
+        if not items:
+            self.complete(body)
+            return
+        count = 1 if loop.sequential else len(items)
+        for _ in range(count):
+            self.create_mi_inner(el, body)
+
+    def create_mi_inner(self: InstanceRun, el: Element, body: ElementInstance) -> None:
+        index = body.data["created"]
+        body.data["created"] = index + 1
+        self.touch(body)
+        loop = el.loop
+        inner = self.new_instance(el, body.key, data={"mi_inner": True, "index": index})
+        self.set_local(inner.key, "loopCounter", index + 1)
+        if loop.input_element:
+            self.set_local(inner.key, loop.input_element, body.data["items"][index])
+        if loop.output_element:
+            target = plain_target(loop.output_element)
+            if target and target not in (loop.input_element, "loopCounter"):
+                self.set_local(inner.key, target, None)
+        self.queue.append(lambda: self.run_activation(el, inner, self.activate_element))
+
+    def collect_mi_output(self: InstanceRun, el: Element, inner: ElementInstance) -> None:
+        loop = el.loop
+        if not (loop.output_collection and loop.output_element):
+            return
+        value = ex.to_variable(ex.evaluate(loop.output_element, self.visible(inner.key)))
+        body = self.instances[inner.scope_key]
+        var = self.vars[body.key].get(loop.output_collection)
+        collection = list(var.value) if var and isinstance(var.value, list) else []
+        index = inner.data["index"]
+        while len(collection) <= index:
+            collection.append(None)
+        collection[index] = value
+        self.set_local(body.key, loop.output_collection, collection)
+
+    def mi_inner_done(self: InstanceRun, inner: ElementInstance) -> None:
+        body = self.instances.get(inner.scope_key)
+        if body is None or body.state != ElementInstance.ACTIVE:
+            return
+        el = self.model.elements[body.element_id]
+        body.data["completed"] = body.data.get("completed", 0) + 1
+        self.touch(body)
+        if el.loop.completion_condition:
+            context = self.visible(inner.key)
+            active = len(self.children.get(body.key, []))
+            context.update(
+                numberOfInstances=body.data["created"],
+                numberOfActiveInstances=active,
+                numberOfCompletedInstances=body.data["completed"],
+                numberOfTerminatedInstances=body.data.get("terminated", 0),
+            )
+            try:
+                done = ex.evaluate_bool(el.loop.completion_condition, context)
+            except ex.ExpressionFailure as failure:
+                self.raise_incident(body, failure.error_type, failure.message)
+                return
+            if done:
+                for child_key in list(self.children.get(body.key, [])):
+                    body.data["terminated"] = body.data.get("terminated", 0) + 1
+                    self.terminate(self.instances[child_key])
+                self.complete(body)
+                return
+        if el.loop.sequential and body.data["created"] < len(body.data["items"]):
+            self.create_mi_inner(el, body)
+        elif not self.children.get(body.key):
+            self.complete(body)
+
+    def complete_mi_body_outputs(self: InstanceRun, el: Element, body: ElementInstance) -> None:
+        loop = el.loop
+        if loop.output_collection:
+            var = self.vars[body.key].get(loop.output_collection)
+            value = var.value if var else []
+            start = body.scope_key or self.root.key
+            self.propagate(start, {loop.output_collection: value})
+
+
+def plain_target(expr: str) -> str | None:
+    text = expr.lstrip()
+    if text.startswith("="):
+        text = text[1:].strip()
+    name = text.split(".")[0]
+    return name if name.replace("_", "a").isalnum() else None

@@ -1,0 +1,196 @@
+"""Timer and message start events of deployed processes.
+
+https://docs.camunda.io/docs/components/modeler/bpmn/timer-events/ and
+https://docs.camunda.io/docs/components/modeler/bpmn/message-events/
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+
+from processes.engine import expressions as ex
+from processes.engine import timers as timer_math
+from processes.engine.behaviours.subscriptions import timer_spec
+from processes.engine.bpmn import Element, ProcessModel
+from processes.engine.store import get_store
+from processes.models import (
+    ElementInstance,
+    Message,
+    MessageCorrelation,
+    MessageStartSubscription,
+    ProcessDefinition,
+    Record,
+    Timer,
+)
+
+if TYPE_CHECKING:
+    from processes.engine.runtime import CommandContext, InstanceRun
+
+ACTIVE = ElementInstance.ACTIVE
+
+# ``service`` (the command layer) is imported where used: it imports the runtime, which
+# imports the processors and so this module.
+
+
+def _start_timer_row(
+    ctx: CommandContext, definition: ProcessDefinition, start: Element
+) -> Timer | None:
+    event = start.event
+    raw = event.timer_expr or ""
+    value: Any = ex.evaluate(raw, {}) if ex.is_expression(raw) else raw
+    schedule = timer_math.schedule_from(event.timer_kind, value, ctx.now)
+    return Timer.objects.create(
+        key=ctx.keys.next(),
+        process_instance_key=None,
+        element_instance_key=None,
+        definition=definition,
+        element_id=start.id,
+        due_at=schedule.due_at,
+        repetitions=schedule.repetitions_left,
+        kind=event.timer_kind,
+        spec=timer_spec(value, event.timer_kind),
+        interrupting=True,
+    )
+
+
+def on_deploy(ctx: CommandContext, definition: ProcessDefinition, model: ProcessModel) -> None:
+    """§5.5/§4.8/§10.3: only the latest version's timer and message start events are live."""
+    older = ProcessDefinition.objects.filter(
+        tenant_id=definition.tenant_id, bpmn_process_id=definition.bpmn_process_id
+    ).exclude(key=definition.key)
+    Timer.objects.filter(process_instance_key__isnull=True, definition__in=older).delete()
+    MessageStartSubscription.objects.filter(definition__in=older).delete()
+    for start_id in model.start_events:
+        start = model.elements[start_id]
+        if start.event is None:
+            continue
+        if start.event.type == "timer":
+            _start_timer_row(ctx, definition, start)
+        elif start.event.type == "message":
+            name = start.event.message_name or ""
+            if ex.is_expression(name):
+                name = ex.evaluate_string(name, {})
+            MessageStartSubscription.objects.create(
+                definition=definition,
+                bpmn_process_id=model.id,
+                element_id=start.id,
+                message_name=name,
+            )
+
+
+def on_start_timer(ctx: CommandContext, timer: Timer) -> None:
+    """§5.5: a due start timer starts an instance; a cycle is rescheduled (§5.4)."""
+    from processes.engine import service
+
+    definition = service.definition_by_key(timer.definition_id)
+    model = service.model_of(definition)
+    Record.objects.create(
+        value_type="TIMER", intent="TRIGGERED", key=timer.key, element_id=timer.element_id,
+        at=ctx.now,
+    )  # fmt: skip
+    again = service._next_due(timer)
+    if again is None:
+        timer.delete()
+    else:
+        timer.due_at, timer.repetitions = again
+        timer.save(update_fields=["due_at", "repetitions"])
+    if timer.element_id in model.elements:
+        service.start_instance_in(ctx, definition, model, {}, timer.element_id)
+
+
+def on_process_end(run: InstanceRun, root: ElementInstance) -> None:
+    """A finished message-started root lets the oldest message it blocked start an instance.
+
+    Runs for completed and for terminated roots.
+    """
+    if root.data.get("message_start_key"):
+        run.ctx.follow_ups.append(
+            lambda: start_buffered_after(root.element_id, root.tenant_id, root.definition_id)
+        )
+
+
+def _blocked_by_key(process_id: str, tenant_id: str, correlation_key: str) -> bool:
+    """§4.8: an active instance started by a message with the same non-empty key blocks."""
+    if not correlation_key:
+        return False
+    return get_store().started_by_message_key(process_id, tenant_id, correlation_key)
+
+
+def _start_by_message(
+    ctx: CommandContext, sub: MessageStartSubscription, message: Message
+) -> int | None:
+    from processes.engine import service
+
+    definition = sub.definition
+    model = service.model_of(definition)
+    if MessageCorrelation.objects.filter(
+        message_key=message.key, bpmn_process_id=sub.bpmn_process_id
+    ).exists():
+        return None  # §4.4: once per process id
+    if _blocked_by_key(sub.bpmn_process_id, definition.tenant_id, message.correlation_key):
+        return None
+    root = service.start_instance_in(
+        ctx, definition, model, dict(message.variables or {}), sub.element_id
+    )
+    if message.correlation_key:
+        root.data["message_start_key"] = message.correlation_key
+        ctx.store.save_instance_data(root)
+    MessageCorrelation.objects.create(
+        message_key=message.key, bpmn_process_id=sub.bpmn_process_id, process_instance_key=root.key
+    )
+    Record.objects.create(
+        process_instance_key=root.key,
+        value_type="MESSAGE",
+        intent="CORRELATED",
+        key=message.key,
+        element_id=sub.element_id,
+        detail={"name": message.name, "correlationKey": message.correlation_key},
+        at=ctx.now,
+    )
+    return root.key
+
+
+def on_message_start(ctx: CommandContext, message: Message, served: set[str]) -> list[int]:
+    """§4.3/§4.8: message start events of process ids not served by a subscription."""
+    started: list[int] = []
+    subs = MessageStartSubscription.objects.filter(
+        message_name=message.name, definition__tenant_id=message.tenant_id
+    ).select_related("definition")
+    for sub in subs.order_by("id"):
+        if sub.bpmn_process_id in served:
+            continue
+        key = _start_by_message(ctx, sub, message)
+        if key is not None:
+            served.add(sub.bpmn_process_id)
+            started.append(key)
+    return started
+
+
+def start_buffered_after(process_id: str, tenant_id: str, definition_key: int) -> None:
+    """§4.8: when a message-started instance ends, the oldest blocked buffered message starts."""
+    from processes.engine import service
+    from processes.engine.runtime import CommandContext
+
+    with transaction.atomic():
+        ctx = CommandContext(service.clock.now())
+        subs = MessageStartSubscription.objects.filter(
+            bpmn_process_id=process_id, definition__tenant_id=tenant_id
+        ).select_related("definition")
+        for sub in subs:
+            used = MessageCorrelation.objects.filter(bpmn_process_id=process_id).values(
+                "message_key"
+            )
+            candidates = (
+                Message.objects.filter(
+                    name=sub.message_name, tenant_id=tenant_id, expires_at__gt=ctx.now
+                )
+                .exclude(correlation_key="")
+                .exclude(key__in=used)
+                .order_by("key")
+            )
+            for message in candidates:
+                if _start_by_message(ctx, sub, message) is not None:
+                    break
+        service._after_commit(ctx)
