@@ -464,9 +464,9 @@ class InstanceRun(
         flow = self.model.flows[flow_id]
         self.record("PROCESS_INSTANCE", "SEQUENCE_FLOW_TAKEN", None, flow_id, "SEQUENCE_FLOW")
         target = self.model.elements[flow.target]
-        if target.kind == "parallelGateway" and len(target.incoming) > 1:
+        if target.kind == ElementKind.PARALLEL_GATEWAY and len(target.incoming) > 1:
             self.arrive_at_join(target, flow_id, scope_key, parallel=True)
-        elif target.kind == "inclusiveGateway" and len(target.incoming) > 1:
+        elif target.kind == ElementKind.INCLUSIVE_GATEWAY and len(target.incoming) > 1:
             self.arrive_at_join(target, flow_id, scope_key, parallel=False)
         else:
             self.activate(target, scope_key)

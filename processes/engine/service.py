@@ -49,6 +49,8 @@ from .store import get_store
 JOB_CREATED_LISTENERS: list[Callable[[set[str]], None]] = []
 # Called after commit with {job key: job type} of the jobs made activatable (queue dispatch).
 JOB_KEYS_CREATED_LISTENERS: list[Callable[[dict[int, str]], None]] = []
+
+
 # ---------------------------------------------------------------------------------- helpers
 def _after_commit(ctx: CommandContext) -> None:
     types = set(ctx.created_job_types)

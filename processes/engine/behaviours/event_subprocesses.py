@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from processes.engine import expressions as ex
-from processes.engine.bpmn import Element
+from processes.engine.bpmn import Element, ElementKind
 from processes.models import (
     ElementInstance,
 )
@@ -135,7 +135,7 @@ def on_trigger(
     run: InstanceRun, owner: ElementInstance, catcher: Element, payload: dict[str, Any]
 ) -> bool:
     """``InstanceRun.trigger`` fallback: a timer/message for an event sub-process start."""
-    if catcher.kind != "startEvent":
+    if catcher.kind != ElementKind.START_EVENT:
         return False
     return trigger_event_subprocess(run, owner, catcher, payload)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from processes.engine.behaviours import call_activities, event_subprocesses
-from processes.engine.bpmn import Element
+from processes.engine.bpmn import Element, ElementKind
 from processes.engine.state import (
     ACTIVATED,
     COMPLETED,
@@ -38,10 +38,10 @@ class EventBehaviour:
             return True
         owner_el = self.model.elements.get(owner.element_id)  # None: the process itself
         # §3.6: first trigger wins
-        if owner_el is not None and owner_el.kind == "eventBasedGateway":
+        if owner_el is not None and owner_el.kind == ElementKind.EVENT_BASED_GATEWAY:
             self.finish_event_gateway(owner, catcher, payload)
             return True
-        if catcher.kind == "boundaryEvent":
+        if catcher.kind == ElementKind.BOUNDARY_EVENT:
             self.fire_boundary(owner, catcher, payload)
             return True
         return event_subprocesses.on_trigger(self, owner, catcher, payload)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from processes.engine.bpmn import ElementKind
 from processes.engine.state import (
     ACTIVATED,
     ACTIVATING,
@@ -70,5 +71,5 @@ class IncidentBehaviour:
         elif ei.lifecycle == COMPLETING:
             payload = ei.data.pop("payload", None)
             self.queue.append(lambda: self.complete(ei, payload))
-        elif ei.lifecycle == ACTIVATED and el.kind == "endEvent":
+        elif ei.lifecycle == ACTIVATED and el.kind == ElementKind.END_EVENT:
             self.queue.append(lambda: self.run_activation(el, ei, self._activate_end_event))
