@@ -185,7 +185,7 @@ class InstanceRun(
         # Tokens on their way into a scope (queued activations): the scope cannot complete yet.
         self.in_flight: dict[int, int] = defaultdict(int)
         self.pending_message_checks: list[MessageSubscription] = []
-        # Work that must see this run's writes (a child's parent continuation, §1.12b).
+        # Work that must see this run's writes (a child's parent continuation).
         self.after_flush: list[Callable[[], None]] = []
         if rows is not None:
             self._adopt(*rows)
@@ -373,7 +373,7 @@ class InstanceRun(
         if scope is None or scope.lifecycle not in (ACTIVATED, ACTIVATING):
             return  # the scope ended meanwhile
         if scope.data.get("interrupted") and not el.triggered_by_event:
-            return  # §2.6: an interrupting event sub-process took over the scope
+            return  # An interrupting event sub-process took over the scope
         if el.loop is not None and not (data or {}).get("mi_inner"):
             ei = self.new_instance(el, scope_key, el_type=MI_BODY, data=dict(data or {}))
             self.run_activation(el, ei, self.activate_mi_body)
@@ -472,7 +472,7 @@ class InstanceRun(
             self.activate(target, scope_key)
 
     def check_scope(self, scope_key: int | None) -> None:
-        """§2.3: a scope completes when nothing is active in it and no token waits at a join."""
+        """A scope completes when nothing is active in it and no token waits at a join."""
         if scope_key is None:
             return
         scope = self.instances.get(scope_key)

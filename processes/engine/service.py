@@ -111,7 +111,7 @@ class DeployedProcess:
 def deploy(
     resources: Iterable[tuple[str, bytes | str]], *, tenant_id: str = DEFAULT_TENANT
 ) -> tuple[int, list[DeployedProcess]]:
-    """Deploy BPMN resources atomically; an unchanged resource keeps its version (§10.1)."""
+    """Deploy BPMN resources atomically; an unchanged resource keeps its version."""
     resources = list(resources)
     if not resources:
         raise Rejection("INVALID_ARGUMENT", "CREATE", "Expected to deploy at least one resource")
@@ -449,7 +449,7 @@ def throw_job_error(
             run.drop_wait(ei, "job")
             caught = run.throw_error(ei, error_code, error_message, variables)
             if not caught:
-                # The incident belongs to the job: resolving it offers the job again (§6.7).
+                # The incident belongs to the job: resolving it offers the job again.
                 incident = run.new_incidents[-1]
                 incident.job_key = job.key
                 job.state = Job.FAILED
@@ -477,7 +477,7 @@ def activate_jobs(
     tenant_ids: list[str] | None = None,
     job_key: int | None = None,
 ) -> list[ActivatedJob]:
-    """Lock up to ``max_jobs`` activatable jobs of a type for ``timeout_ms`` (§6.2, §6.3).
+    """Lock up to ``max_jobs`` activatable jobs of a type for ``timeout_ms``.
 
     ``job_type`` may be a list: an in-process worker serving many types asks once for all.
     """
@@ -828,7 +828,7 @@ def _fire_timer(timer_key: int, instance_key: int | None, now: dt.datetime) -> b
 
 
 def _next_due(timer: Timer) -> tuple[dt.datetime, int | None] | None:
-    """The next due date of a repeating timer (§5.4), or None when it is done."""
+    """The next due date of a repeating timer, or None when it is done."""
     if timer.kind != "cycle":
         return None
     cycle = timer_math.schedule_from("cycle", timer.spec, timer.due_at).cycle
@@ -893,7 +893,7 @@ def resolve_incident(incident_key: int, *, actor_user: Any = None) -> None:
 
 # ---------------------------------------------------------------------------------- variables
 def set_variables(scope_key: int, variables: dict[str, Any], *, local: bool = False) -> None:
-    """§1.6: set variables on an element or process instance scope."""
+    """Set variables on an element or process instance scope."""
     variables = _json_object(variables, "UPDATE")
     with transaction.atomic():
         pi_key = (

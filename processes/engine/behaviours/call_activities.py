@@ -51,7 +51,7 @@ def _called_definition(run: InstanceRun, el: Element, process_id: str) -> Proces
 
 
 def activate_call_activity(run: InstanceRun, el: Element, ei: ElementInstance) -> None:
-    """§1.12a: resolve the called process and start it as a child in this transaction."""
+    """Resolve the called process and start it as a child in this transaction."""
     from processes.engine import service
 
     context = run.visible(ei.key)
@@ -85,7 +85,7 @@ def activate_call_activity(run: InstanceRun, el: Element, ei: ElementInstance) -
 def _complete_call_activity(
     run: InstanceRun, call_key: int, child_variables: dict[str, Any]
 ) -> bool:
-    """§1.12b: the child's root variables are the call activity's completion payload."""
+    """The child's root variables are the call activity's completion payload."""
     call = run.instances.get(call_key)
     if call is None or call.state != ACTIVE or call.lifecycle != ACTIVATED:
         return False
@@ -140,8 +140,8 @@ def _record_for_parent(ctx: CommandContext, root: ElementInstance, pending: dict
 def resume_completed_children(keys: list[int] | None = None) -> int:
     """Finish parent continuations of children that could not be done at once.
 
-    A completed child continues its call activity (§1.12b); an active child whose uncaught error
-    the parent catches (§6.8) has it thrown at the call activity, which terminates the child.
+    A completed child continues its call activity; an active child whose uncaught error
+    the parent catches has it thrown at the call activity, which terminates the child.
     Called after commit for the children of that command, and by the timer ticker as a sweep
     (a continuation lost in a crash is still recorded on the child's root). Returns how many.
     """
@@ -201,7 +201,7 @@ def terminate_child(run: InstanceRun, ei: ElementInstance) -> None:
 def error_to_parent(
     run: InstanceRun, root: ElementInstance, code: str, message: str, variables: dict[str, Any]
 ) -> bool:
-    """§6.8: an error not caught in a child continues at the calling call activity."""
+    """An error not caught in a child continues at the calling call activity."""
     from processes.engine import service
 
     parent_key = root.parent_process_instance_key

@@ -22,7 +22,7 @@ ACTIVE = ElementInstance.ACTIVE
 
 
 def on_compensable_completed(run: InstanceRun, el: Element, ei: ElementInstance) -> None:
-    """§9.1/§9.5: each completion of an activity with a compensation boundary subscribes.
+    """Each completion of an activity with a compensation boundary subscribes.
 
     Stored on the root instance (with the flow scope chain) so subscriptions of completed
     sub-processes stay reachable.
@@ -41,7 +41,7 @@ def on_compensable_completed(run: InstanceRun, el: Element, ei: ElementInstance)
 
 
 def _compensation_scope(run: InstanceRun, ei: ElementInstance) -> int:
-    """The scope a throw compensates: its flow scope, or the enclosing one of an ESP (§9.6)."""
+    """The scope a throw compensates: its flow scope, or the enclosing one of an ESP."""
     scope_key = ei.scope_key
     scope = run.instances.get(scope_key)
     while scope is not None and scope.element_type == "EVENT_SUB_PROCESS":
@@ -53,7 +53,7 @@ def _compensation_scope(run: InstanceRun, ei: ElementInstance) -> int:
 def _subscriptions_to_trigger(
     run: InstanceRun, scope_key: int, activity_ref: str | None
 ) -> list[dict[str, Any]]:
-    """§9.2-§9.4: not-yet-triggered subscriptions of the scope, nested ones of completed scopes."""
+    """Not-yet-triggered subscriptions of the scope, nested ones of completed scopes."""
     active = {k for k, e in run.instances.items() if e.state == ACTIVE}
     chosen: list[dict[str, Any]] = []
     candidates = [s for s in run.root.data.get("compensable", []) if not s["triggered"]]
@@ -75,7 +75,7 @@ def _subscriptions_to_trigger(
 
 
 def throw_compensation(run: InstanceRun, el: Element, ei: ElementInstance) -> None:
-    """§9.2/§9.3: start all handlers at once; the throw waits until they complete."""
+    """Start all handlers at once; the throw waits until they complete."""
     run.activated(el, ei)
     scope_key = _compensation_scope(run, ei)
     subs = _subscriptions_to_trigger(run, scope_key, el.event.activity_ref)
@@ -106,7 +106,7 @@ def throw_compensation(run: InstanceRun, el: Element, ei: ElementInstance) -> No
 def on_compensation_handler_completed(run: InstanceRun, handler: ElementInstance) -> None:
     """A handler completed or was terminated: the waiting throw completes after the last one.
 
-    §9.6 (interrupted handlers are never re-run) leaves open what the throw does when a handler
+    Interrupted handlers are never re-run; that leaves open what the throw does when a handler
     is terminated while the throw itself stays active (e.g. an interrupting boundary event on the
     handler). Decision: a terminated handler counts as finished, so the throw completes once all
     remaining handlers have finished, instead of waiting forever.

@@ -43,9 +43,9 @@ def _start_of(run: InstanceRun, esp: Element) -> Element | None:
 def open_event_subprocess_subscriptions(
     run: InstanceRun, el: Element | None, scope: ElementInstance
 ) -> None:
-    """§2.6/§4.6/§5.3: open timer and message subscriptions of the scope's event sub-processes.
+    """Open timer and message subscriptions of the scope's event sub-processes.
 
-    Error starts need no subscription: ``throw_error`` asks ``catch_error_in_scope`` (§6.8).
+    Error starts need no subscription: ``throw_error`` asks ``catch_error_in_scope``.
     """
     for esp in _scope_subprocesses(run, scope):
         start = _start_of(run, esp)
@@ -72,7 +72,7 @@ def _enter_event_subprocess(run: InstanceRun, esp: Element, ei: ElementInstance)
     run.touch(ei)
     start_ei = run.new_instance(start, ei.key)
     run.activated(start, start_ei)
-    if error:  # §1.11b: the error payload is local to the catching event
+    if error:  # the error payload is local to the catching event
         for name, value in payload.items():
             run.set_local(start_ei.key, name, value)
         payload = {}
@@ -87,7 +87,7 @@ def trigger_event_subprocess(
     *,
     error: bool = False,
 ) -> bool:
-    """§2.6: run the event sub-process of ``start`` in ``scope``.
+    """Run the event sub-process of ``start`` in ``scope``.
 
     Interrupting: the scope is marked interrupted (later triggers are discarded), all its other
     children, running non-interrupting event sub-processes included, are terminated first.
@@ -143,7 +143,7 @@ def on_trigger(
 def catch_error_in_scope(
     run: InstanceRun, current: ElementInstance, code: str, variables: dict[str, Any]
 ) -> bool:
-    """§6.8: error event sub-processes of the flow scope that contains ``current``.
+    """Error event sub-processes of the flow scope that contains ``current``.
 
     Called for each level of the outward walk after ``current``'s own error boundaries, so an
     event sub-process inside a sub-process catches before that sub-process' boundary events.
@@ -176,7 +176,7 @@ def has_error_catcher(run: InstanceRun, ei: ElementInstance, code: str) -> bool:
     current: ElementInstance | None = ei
     while current is not None:
         if current.state != ACTIVE or current.data.get("interrupted"):
-            return False  # §6.8: an interrupted scope stops the walk
+            return False  # an interrupted scope stops the walk
         el = _element_of(run, current)
         if el is not None and run.error_boundary(el, code) is not None:
             return True

@@ -37,7 +37,7 @@ class EventBehaviour:
             self.complete(owner, payload or None)
             return True
         owner_el = self.model.elements.get(owner.element_id)  # None: the process itself
-        # §3.6: first trigger wins
+        # First trigger wins
         if owner_el is not None and owner_el.kind == ElementKind.EVENT_BASED_GATEWAY:
             self.finish_event_gateway(owner, catcher, payload)
             return True
@@ -63,7 +63,7 @@ class EventBehaviour:
     def fire_boundary(
         self: InstanceRun, activity: ElementInstance, boundary: Element, payload: dict
     ) -> None:
-        """§2.5: interrupting → terminate the activity, then the boundary runs in its scope."""
+        """Interrupting → terminate the activity, then the boundary runs in its scope."""
         scope_key = activity.scope_key
         data = {"payload": payload} if payload else {}
         if boundary.cancel_activity:
@@ -81,7 +81,7 @@ class EventBehaviour:
         current: ElementInstance | None = thrower
         while current is not None:
             if current.state != ElementInstance.ACTIVE or current.data.get("interrupted"):
-                break  # §6.8: an interrupted (or ended) scope stops the walk
+                break  # an interrupted (or ended) scope stops the walk
             el = self.model.elements.get(current.element_id)
             if el is not None and current.element_type != "PROCESS":
                 boundary = self.error_boundary(el, code)

@@ -62,7 +62,7 @@ class GatewayBehaviour:
     def arrive_at_join(
         self: InstanceRun, gateway: Element, flow_id: str, scope_key: int, *, parallel: bool
     ):
-        """§3.5/§3.4: tokens wait per incoming flow until the join can fire."""
+        """Tokens wait per incoming flow until the join can fire."""
         scope = self.instances[scope_key]
         joins = scope.data.setdefault("joins", {})
         tokens = joins.setdefault(gateway.id, {})
@@ -95,7 +95,7 @@ class GatewayBehaviour:
         self.activate(gateway, scope_key)
 
     def can_reach(self: InstanceRun, gateway: Element, scope_key: int) -> bool:
-        """Whether an active element of the scope can still reach ``gateway`` (§3.4)."""
+        """Whether an active element of the scope can still reach ``gateway``."""
         for child_key in self.children.get(scope_key, []):
             child = self.instances[child_key]
             if child.state != ElementInstance.ACTIVE:

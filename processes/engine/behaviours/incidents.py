@@ -61,7 +61,7 @@ class IncidentBehaviour:
         return incident
 
     def retry_after_incident(self: InstanceRun, ei: ElementInstance) -> None:
-        """§7.2: re-run the step that failed, from the element's life-cycle state."""
+        """Re-run the step that failed, from the element's life-cycle state."""
         ei.has_incident = False
         self.touch(ei)
         el = self.model.elements[ei.element_id]

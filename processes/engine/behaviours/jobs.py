@@ -34,7 +34,7 @@ class JobBehaviour:
         job_type: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        """§6.1: the job of a task; ``job_type``/``headers`` override the task definition."""
+        """The job of a task; ``job_type``/``headers`` override the task definition."""
         retries_expr = (el.task.retries_expr if el.task is not None else "3") or "3"
         dynamic = ex.is_expression(retries_expr) or (
             job_type is None and ex.is_expression(el.task.type_expr)
@@ -65,11 +65,11 @@ class JobBehaviour:
         self.record("JOB", "CREATED", job.key, el.id, detail={"type": job_type})
 
     def user_task_headers(self: InstanceRun, el: Element, ei: ElementInstance) -> dict[str, str]:
-        """§8.5: a job-based user task's job carries its properties as reserved headers.
+        """A job-based user task's job carries its properties as reserved headers.
 
         As Zeebe does: the custom headers plus ``io.camunda.zeebe:assignee``,
         ``candidateGroups``/``candidateUsers`` (JSON lists), ``dueDate``/``followUpDate``
-        (ISO date-times) and ``formKey`` when set; expressions are evaluated now (§8.2).
+        (ISO date-times) and ``formKey`` when set; expressions are evaluated now.
         """
         props = el.user_task
         context = self.visible(ei.key)

@@ -56,7 +56,7 @@ def _start_timer_row(
 
 
 def on_deploy(ctx: CommandContext, definition: ProcessDefinition, model: ProcessModel) -> None:
-    """§5.5/§4.8/§10.3: only the latest version's timer and message start events are live."""
+    """Only the latest version's timer and message start events are live."""
     older = ProcessDefinition.objects.filter(
         tenant_id=definition.tenant_id, bpmn_process_id=definition.bpmn_process_id
     ).exclude(key=definition.key)
@@ -81,7 +81,7 @@ def on_deploy(ctx: CommandContext, definition: ProcessDefinition, model: Process
 
 
 def on_start_timer(ctx: CommandContext, timer: Timer) -> None:
-    """§5.5: a due start timer starts an instance; a cycle is rescheduled (§5.4)."""
+    """A due start timer starts an instance; a cycle is rescheduled."""
     from processes.engine import service
 
     definition = service.definition_by_key(timer.definition_id)
@@ -112,7 +112,7 @@ def on_process_end(run: InstanceRun, root: ElementInstance) -> None:
 
 
 def _blocked_by_key(process_id: str, tenant_id: str, correlation_key: str) -> bool:
-    """§4.8: an active instance started by a message with the same non-empty key blocks."""
+    """An active instance started by a message with the same non-empty key blocks."""
     if not correlation_key:
         return False
     return get_store().started_by_message_key(process_id, tenant_id, correlation_key)
@@ -128,7 +128,7 @@ def _start_by_message(
     if MessageCorrelation.objects.filter(
         message_key=message.key, bpmn_process_id=sub.bpmn_process_id
     ).exists():
-        return None  # §4.4: once per process id
+        return None  # once per process id
     if _blocked_by_key(sub.bpmn_process_id, definition.tenant_id, message.correlation_key):
         return None
     root = service.start_instance_in(
@@ -153,7 +153,7 @@ def _start_by_message(
 
 
 def on_message_start(ctx: CommandContext, message: Message, served: set[str]) -> list[int]:
-    """§4.3/§4.8: message start events of process ids not served by a subscription."""
+    """Message start events of process ids not served by a subscription."""
     started: list[int] = []
     subs = MessageStartSubscription.objects.filter(
         message_name=message.name, definition__tenant_id=message.tenant_id
@@ -169,7 +169,7 @@ def on_message_start(ctx: CommandContext, message: Message, served: set[str]) ->
 
 
 def start_buffered_after(process_id: str, tenant_id: str, definition_key: int) -> None:
-    """§4.8: when a message-started instance ends, the oldest blocked buffered message starts."""
+    """When a message-started instance ends, the oldest blocked buffered message starts."""
     from processes.engine import service
     from processes.engine.runtime import CommandContext
 

@@ -95,7 +95,7 @@ class SubscriptionBehaviour:
         )
 
     def open_boundaries(self: InstanceRun, el: Element, ei: ElementInstance) -> None:
-        """§2.4: open boundary event subscriptions while the activity activates."""
+        """Open boundary event subscriptions while the activity activates."""
         for boundary_id in el.boundary_events:
             boundary = self.model.elements[boundary_id]
             if boundary.event is None:
@@ -108,7 +108,7 @@ class SubscriptionBehaviour:
                 )
 
     def correlate_buffered(self: InstanceRun, sub: MessageSubscription) -> None:
-        """§4.5: a new subscription takes the oldest unexpired buffered message not yet used."""
+        """A new subscription takes the oldest unexpired buffered message not yet used."""
         owner = self.instances.get(sub.element_instance_key)
         if owner is None or owner.state != ElementInstance.ACTIVE:
             return
@@ -142,9 +142,9 @@ class SubscriptionBehaviour:
             else:
                 MessageSubscription.objects.filter(key=sub.key).delete()
         else:
-            # §4.7: a non-interrupting subscription stays open and, once this correlation is
+            # A non-interrupting subscription stays open and, once this correlation is
             # done, is offered the next matching buffered message not yet correlated to this
-            # process id (§4.4/§4.5).
+            # process id.
             self.pending_message_checks.append(sub)
         self.record(
             "MESSAGE",

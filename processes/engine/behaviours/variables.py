@@ -42,7 +42,7 @@ class VariableBehaviour:
         return result
 
     def set_local(self: InstanceRun, scope_key: int, name: str, value: Any) -> None:
-        """§1.3: create or update exactly in the given scope."""
+        """Create or update exactly in the given scope."""
         var = self.vars[scope_key].get(name)
         if var is None:
             var = sql.build(
@@ -64,14 +64,14 @@ class VariableBehaviour:
             self.record("VARIABLE", "UPDATED", var.key, detail={"name": name, "scope": scope_key})
 
     def propagate(self: InstanceRun, scope_key: int, document: dict[str, Any]) -> None:
-        """§1.4: write each variable where it is first found walking outward, else at the root."""
+        """Write each variable where it is first found walking outward, else at the root."""
         chain = self.scope_chain(scope_key)
         for name, value in document.items():
             target = next((k for k in chain if name in self.vars.get(k, {})), self.root.key)
             self.set_local(target, name, value)
 
     def apply_inputs(self: InstanceRun, el: Element, ei: ElementInstance) -> None:
-        """§1.9a: input mappings, in order, written locally; a later one may read an earlier.
+        """Input mappings, in order, written locally; a later one may read an earlier.
 
         A dotted target ``a.b`` builds a whole new object ``a`` (merged only with earlier input
         targets of this element), never a copy of an outer ``a``.
@@ -99,7 +99,7 @@ class VariableBehaviour:
     ) -> Any:
         """Write ``target`` (``a`` or ``a.b.c``); returns the value written for ``a``.
 
-        For a dotted target the object ``a`` is ``base`` (default: the visible ``a``, §1.10e)
+        For a dotted target the object ``a`` is ``base`` (default: the visible ``a``)
         with the leaf replaced.
         """
         name, _, rest = target.partition(".")
@@ -123,7 +123,7 @@ class VariableBehaviour:
     def apply_outputs(
         self: InstanceRun, el: Element, ei: ElementInstance, payload: dict[str, Any] | None
     ):
-        """§1.10: payload merge and output mappings when an element completes."""
+        """Payload merge and output mappings when an element completes."""
         if not el.outputs:
             if payload:
                 self.propagate(ei.key, payload)
@@ -134,7 +134,7 @@ class VariableBehaviour:
         results: dict[str, Any] = {}
         context = self.visible(ei.key)
         for mapping in el.outputs:
-            context.update(results)  # §1.10b: later mappings see earlier targets
+            context.update(results)  # later mappings see earlier targets
             if mapping.source is None:
                 value = None
             else:

@@ -34,7 +34,7 @@ _JOB_TASKS = frozenset(
     {ElementKind.SERVICE_TASK, ElementKind.SEND_TASK, ElementKind.BUSINESS_RULE_TASK}
 )
 _CONDITIONAL_SOURCES = frozenset({ElementKind.EXCLUSIVE_GATEWAY, ElementKind.INCLUSIVE_GATEWAY})
-# Allowed timer kinds (§5.1); keys: (element kind, interrupting).
+# Allowed timer kinds; keys: (element kind, interrupting).
 _TIMER_KINDS: dict[tuple[str, bool], frozenset[str]] = {
     (ElementKind.START_EVENT, True): frozenset({"date", "cycle"}),
     (ElementKind.INTERMEDIATE_CATCH_EVENT, True): frozenset({"date", "duration"}),
@@ -376,7 +376,7 @@ class _Validator:
     # ------------------------------------------------------------------ cross-element rules
 
     def check_error_catchers(self) -> None:
-        """§6.8: no duplicate error codes / two catch-alls on one activity or in one scope."""
+        """No duplicate error codes / two catch-alls on one activity or in one scope."""
         groups: dict[str, list[Element]] = {}
         for el in self.el.values():
             if el.event is None or el.event.type != "error":
@@ -428,10 +428,8 @@ class _Validator:
                 self.problem(host, "activity has more than one compensation boundary event")
 
     def check_feel(self) -> None:
-        try:
-            from processes.feel import FeelError, check_syntax
-        except ImportError:  # pragma: no cover - the FEEL package is part of the product
-            return
+        from processes.feel import FeelError, check_syntax
+
         for element_id, what, raw in iter_feel_points(self.model):
             if not raw.startswith("="):
                 continue

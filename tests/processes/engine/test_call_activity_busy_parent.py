@@ -1,5 +1,6 @@
-"""Gaps closed against Zeebe 8.8: call activity continuation order and busy parents (§1.12b,
-§6.8)."""
+"""Call activities whose parent instance is busy: continuation order and errors reaching the
+parent later. https://docs.camunda.io/docs/components/modeler/bpmn/call-activities/
+"""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def _completed_record(instance_key: int, element_id: str) -> Record:
 
 
 def test_parent_continues_after_the_child_run_is_written(process):
-    """§1.12b: the child completes (and is written) before its call activity completes."""
+    """The child completes (and is written) before its call activity completes."""
     process.deploy(_parent("child"), "p.bpmn")
     process.deploy(CHILD_TASK, "c.bpmn")
     pi = service.create_instance(process_id="parent").key
@@ -55,7 +56,7 @@ def test_parent_continues_after_the_child_run_is_written(process):
 
 
 def test_child_error_with_busy_parent_is_recorded_and_resumed(process, monkeypatch):
-    """§6.8: an error the parent would catch is not an incident when the parent is busy."""
+    """An error the parent would catch is not an incident when the parent is busy."""
     process.deploy(_with_error(_parent("child", boundary=ERROR_BOUNDARY)), "p.bpmn")
     process.deploy(CHILD_TASK, "c.bpmn")
     pi = service.create_instance(process_id="parent").key

@@ -12,12 +12,11 @@ from django.db import connection
 from processes.engine import service
 from processes.models import ElementInstance, Record
 from tests.conftest import require_service
-from tests.processes.engine.conftest import requires_feel
 
 BRANCHES = 8
 ROUNDS = 3
 
-pytestmark = [pytest.mark.postgres, requires_feel]
+pytestmark = [pytest.mark.postgres]
 
 
 @pytest.fixture
