@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict, deque
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from processes.models import (
@@ -61,6 +62,10 @@ from .state import (
     MI_BODY,
     TERMINATED,
     TERMINATING,
+    RuntimeState,
+    runtime,
+    set_runtime,
+    sync_runtime,
 )
 from .store import ActiveRows, Store, get_store
 
@@ -235,10 +240,14 @@ class InstanceRun(
     def _write(self) -> None:
         store = self.store
         new_keys = {ei.key for ei in self.new_instances}
+        for ei in self.new_instances:
+            sync_runtime(ei)
         if self.new_instances:
             store.insert(self.new_instances)
         dirty = [self.instances[k] for k in self.dirty_instances if k not in new_keys]
         if dirty:
+            for ei in dirty:
+                sync_runtime(ei)
             store.update_element_instances(dirty)
         if self.new_vars:
             store.insert(self.new_vars)
@@ -268,7 +277,7 @@ class InstanceRun(
 
     def add_wait(self, ei: ElementInstance, kind: str) -> None:
         """Remember that ``ei`` owns a job/task/subscription/timer/incident to close at its end."""
-        waits = ei.data.setdefault("waits", [])
+        waits = runtime(ei).waits
         if kind not in waits:
             waits.append(kind)
             self.touch(ei)
@@ -276,7 +285,7 @@ class InstanceRun(
             self.fresh_waits.add((ei.key, kind))
 
     def drop_wait(self, ei: ElementInstance, kind: str) -> None:
-        waits = ei.data.get("waits")
+        waits = runtime(ei).waits
         if waits and kind in waits:
             waits.remove(kind)
             self.touch(ei)
@@ -285,7 +294,7 @@ class InstanceRun(
         """Cancel jobs, user tasks, subscriptions and timers of finished element instances."""
         by_kind: dict[str, list[int]] = defaultdict(list)
         for key in owners:
-            for kind in self.instances[key].data.get("waits", ()):
+            for kind in runtime(self.instances[key]).waits:
                 if (key, kind) not in self.fresh_waits:  # those are handled in memory below
                     by_kind[kind].append(key)
         # Waits created and closed within this same command are never written.
@@ -341,7 +350,12 @@ class InstanceRun(
         self.dirty_instances.add(ei.key)
 
     def new_instance(
-        self, el: Element, scope_key: int, *, el_type: str | None = None, data: dict | None = None
+        self,
+        el: Element,
+        scope_key: int,
+        *,
+        el_type: str | None = None,
+        state: RuntimeState | None = None,
     ) -> ElementInstance:
         ei = sql.build(
             ElementInstance,
@@ -354,31 +368,33 @@ class InstanceRun(
             lifecycle=ACTIVATING,
             state=ElementInstance.ACTIVE,
             started_at=self.now,
-            data=data or {},
+            data={},
             tenant_id=self.root.tenant_id,
         )
+        set_runtime(ei, state if state is not None else RuntimeState())
         self.instances[ei.key] = ei
         self.children[scope_key].append(ei.key)
         self.new_instances.append(ei)
         return ei
 
-    def activate(self, el: Element, scope_key: int, *, data: dict | None = None) -> None:
+    def activate(self, el: Element, scope_key: int, *, state: RuntimeState | None = None) -> None:
         """Queue the activation of ``el`` in ``scope_key``."""
         self.in_flight[scope_key] += 1
-        self.queue.append(lambda: self._activate(el, scope_key, data))
+        self.queue.append(lambda: self._activate(el, scope_key, state))
 
-    def _activate(self, el: Element, scope_key: int, data: dict | None) -> None:
+    def _activate(self, el: Element, scope_key: int, state: RuntimeState | None) -> None:
         self.in_flight[scope_key] -= 1
         scope = self.instances.get(scope_key)
         if scope is None or scope.lifecycle not in (ACTIVATED, ACTIVATING):
             return  # the scope ended meanwhile
-        if scope.data.get("interrupted") and not el.triggered_by_event:
+        if runtime(scope).interrupted and not el.triggered_by_event:
             return  # An interrupting event sub-process took over the scope
-        if el.loop is not None and not (data or {}).get("mi_inner"):
-            ei = self.new_instance(el, scope_key, el_type=MI_BODY, data=dict(data or {}))
+        if el.loop is not None and not (state is not None and state.mi_inner):
+            body_state = replace(state) if state is not None else None
+            ei = self.new_instance(el, scope_key, el_type=MI_BODY, state=body_state)
             self.run_activation(el, ei, self.activate_mi_body)
             return
-        ei = self.new_instance(el, scope_key, data=data)
+        ei = self.new_instance(el, scope_key, state=state)
         self.run_activation(el, ei, self.activate_element)
 
     def run_activation(self, el: Element, ei: ElementInstance, body: Callable) -> None:
@@ -423,18 +439,18 @@ class InstanceRun(
                 self.complete_mi_body_outputs(el, ei)
             else:
                 processor_of(el).on_complete(self, el, ei, payload)
-                if ei.data.get("mi_inner"):
+                if runtime(ei).mi_inner:
                     self.collect_mi_output(el, ei)
         except ex.ExpressionFailure as failure:
-            ei.data["payload"] = payload
+            runtime(ei).payload = payload
             self.raise_incident(ei, failure.error_type, failure.message)
             return
         self.finish(ei, COMPLETED)
-        if el.id in self.model.elements and el.compensation_handler and not ei.data.get("mi_inner"):
+        if el.id in self.model.elements and el.compensation_handler and not runtime(ei).mi_inner:
             compensation.on_compensable_completed(self, el, ei)
-        if ei.data.get("compensation_throw"):  # the waiting throw event counts its handlers
+        if runtime(ei).compensation_throw:  # the waiting throw event counts its handlers
             compensation.on_compensation_handler_completed(self, ei)
-        if ei.data.get("mi_inner"):
+        if runtime(ei).mi_inner:
             self.queue.append(lambda: self.mi_inner_done(ei))
             return
         if ei.element_type == "PROCESS":
@@ -455,7 +471,7 @@ class InstanceRun(
             siblings = self.children.get(ei.scope_key)
             if siblings and ei.key in siblings:
                 siblings.remove(ei.key)
-        if ei.data.get("waits"):
+        if runtime(ei).waits:
             self.closed_owner_keys.add(ei.key)
         intent = "ELEMENT_COMPLETED" if lifecycle == COMPLETED else "ELEMENT_TERMINATED"
         self.record("PROCESS_INSTANCE", intent, ei.key, ei.element_id, ei.element_type)
@@ -478,7 +494,7 @@ class InstanceRun(
         scope = self.instances.get(scope_key)
         if scope is None or scope.lifecycle != ACTIVATED:
             return
-        if self.children.get(scope_key) or scope.data.get("joins") or self.in_flight[scope_key]:
+        if self.children.get(scope_key) or runtime(scope).joins or self.in_flight[scope_key]:
             return
         if scope.element_type == MI_BODY:
             return
@@ -503,8 +519,8 @@ class InstanceRun(
         ei.lifecycle = TERMINATING
         for child_key in list(self.children.get(ei.key, [])):
             self.terminate(self.instances[child_key])
-        ei.data.pop("joins", None)
-        if ei.data.get("compensation_throw"):  # a terminated handler counts as finished
+        runtime(ei).pop("joins")
+        if runtime(ei).compensation_throw:  # a terminated handler counts as finished
             compensation.on_compensation_handler_completed(self, ei)
         if ei.element_type != "PROCESS":
             processor_of(self.model.elements[ei.element_id]).on_terminate(self, ei)

@@ -43,6 +43,7 @@ from .runtime import (
     InstanceRun,
     Rejection,
 )
+from .state import RuntimeState
 from .store import get_store
 
 # Called after commit with the job types that got new jobs (workers wake up on them).
@@ -288,7 +289,7 @@ def start_instance_in(
     root.lifecycle = ACTIVATED
     run.record("PROCESS_INSTANCE", "ELEMENT_ACTIVATED", root.key, model.id, "PROCESS")
     start = model.elements[start_element_id]
-    run.activate(start, root.key, data={"payload": payload} if payload else None)
+    run.activate(start, root.key, state=RuntimeState(payload=payload) if payload else None)
     event_subprocesses.open_event_subprocess_subscriptions(run, None, root)
     finish_run(run)
     _after_commit(ctx)

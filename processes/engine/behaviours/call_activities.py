@@ -14,6 +14,8 @@ from processes.engine.behaviours import event_subprocesses, linked_runs
 from processes.engine.bpmn import Element
 from processes.engine.state import (
     ACTIVATED,
+    runtime,
+    sync_runtime,
 )
 from processes.engine.store import get_store
 from processes.models import (
@@ -78,7 +80,7 @@ def activate_call_activity(run: InstanceRun, el: Element, ei: ElementInstance) -
             run.ctx, definition, model, variables, starts[0], parent=(run.root.key, ei.key)
         )
     if ei.state == ACTIVE:
-        ei.data["child"] = child.key
+        runtime(ei).child = child.key
         run.touch(ei)
 
 
@@ -131,7 +133,7 @@ def _continue_parent(ctx: CommandContext, root: ElementInstance, variables: dict
 
 def _record_for_parent(ctx: CommandContext, root: ElementInstance, pending: dict[str, Any]) -> None:
     """Store a parent continuation on the child's root row, finished after commit or by a sweep."""
-    root.data["to_parent"] = pending
+    runtime(root).to_parent = pending
     ctx.store.save_instance_data(root)
     key = root.key
     ctx.follow_ups.append(lambda: resume_completed_children([key]))
@@ -162,7 +164,8 @@ def resume_completed_children(keys: list[int] | None = None) -> int:
             )
             if child is None:
                 continue
-            pending = child.data.pop("to_parent")
+            pending = runtime(child).pop("to_parent")
+            sync_runtime(child)
             child.save(update_fields=["data"])
             if parent is None or parent.state != ACTIVE:
                 continue
@@ -187,7 +190,7 @@ def terminate_child(run: InstanceRun, ei: ElementInstance) -> None:
     """Terminating a call activity terminates its child instance (parent → child order)."""
     from processes.engine import service
 
-    child_key = ei.data.get("child")
+    child_key = runtime(ei).child
     if ei.element_type != "CALL_ACTIVITY" or not child_key:
         return
     child_run, opened = linked_runs.run_for(run.ctx, child_key, wait=True)

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from processes.engine.bpmn import Element
 from processes.engine.state import (
     ACTIVATED,
+    RuntimeState,
+    runtime,
 )
 from processes.models import (
     ElementInstance,
@@ -27,7 +29,7 @@ def on_compensable_completed(run: InstanceRun, el: Element, ei: ElementInstance)
     Stored on the root instance (with the flow scope chain) so subscriptions of completed
     sub-processes stay reachable.
     """
-    subs = run.root.data.setdefault("compensable", [])
+    subs = runtime(run.root).compensable
     subs.append(
         {
             "activity": el.id,
@@ -56,7 +58,7 @@ def _subscriptions_to_trigger(
     """Not-yet-triggered subscriptions of the scope, nested ones of completed scopes."""
     active = {k for k, e in run.instances.items() if e.state == ACTIVE}
     chosen: list[dict[str, Any]] = []
-    candidates = [s for s in run.root.data.get("compensable", []) if not s["triggered"]]
+    candidates = [s for s in runtime(run.root).compensable if not s["triggered"]]
     for sub in candidates:
         chain = sub["chain"]
         if scope_key not in chain:
@@ -86,7 +88,7 @@ def throw_compensation(run: InstanceRun, el: Element, ei: ElementInstance) -> No
         if handler is None:
             continue
         handlers += 1
-        run.activate(handler, ei.scope_key, data={"compensation_throw": ei.key})
+        run.activate(handler, ei.scope_key, state=RuntimeState(compensation_throw=ei.key))
         run.record(
             "COMPENSATION_SUBSCRIPTION",
             "TRIGGERED",
@@ -99,7 +101,7 @@ def throw_compensation(run: InstanceRun, el: Element, ei: ElementInstance) -> No
     if handlers == 0:
         run.complete(ei)
         return
-    ei.data["compensation_pending"] = handlers
+    runtime(ei).compensation_pending = handlers
     run.touch(ei)
 
 
@@ -111,13 +113,13 @@ def on_compensation_handler_completed(run: InstanceRun, handler: ElementInstance
     handler). Decision: a terminated handler counts as finished, so the throw completes once all
     remaining handlers have finished, instead of waiting forever.
     """
-    throw = run.instances.get(handler.data.get("compensation_throw"))
+    throw = run.instances.get(runtime(handler).compensation_throw)
     if throw is None or throw.state != ACTIVE or throw.lifecycle != ACTIVATED:
         return
-    throw.data["compensation_pending"] = throw.data.get("compensation_pending", 1) - 1
+    runtime(throw).compensation_pending = (runtime(throw).compensation_pending or 1) - 1
     run.touch(throw)
-    if throw.data["compensation_pending"] <= 0:
-        throw.data.pop("compensation_pending", None)
+    if runtime(throw).compensation_pending <= 0:
+        runtime(throw).pop("compensation_pending")
         run.queue.append(lambda: _complete_throw(run, throw))
 
 

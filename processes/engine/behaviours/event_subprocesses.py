@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from processes.engine import expressions as ex
 from processes.engine.bpmn import Element, ElementKind
+from processes.engine.state import RuntimeState, runtime
 from processes.models import (
     ElementInstance,
 )
@@ -67,8 +68,8 @@ def _enter_event_subprocess(run: InstanceRun, esp: Element, ei: ElementInstance)
     start = _start_of(run, esp)
     if start is None:
         return
-    payload = ei.data.pop("esp_payload", None) or {}
-    error = ei.data.pop("esp_error", False)
+    payload = runtime(ei).pop("esp_payload") or {}
+    error = runtime(ei).pop("esp_error")
     run.touch(ei)
     start_ei = run.new_instance(start, ei.key)
     run.activated(start, start_ei)
@@ -95,21 +96,19 @@ def trigger_event_subprocess(
     esp = run.model.elements.get(start.parent or "")
     if esp is None or not esp.triggered_by_event:
         return False
-    if scope.state != ACTIVE or scope.data.get("interrupted"):
+    if scope.state != ACTIVE or runtime(scope).interrupted:
         return False
     if start.cancel_activity:
-        scope.data["interrupted"] = True
-        scope.data.pop("joins", None)
+        runtime(scope).interrupted = True
+        runtime(scope).pop("joins")
         run.touch(scope)
         for child_key in list(run.children.get(scope.key, [])):
             run.terminate(run.instances[child_key])
         _close_event_subprocess_waits(run, scope)
-    data: dict[str, Any] = {"esp_payload": payload} if payload else {}
-    if error:
-        data["esp_error"] = True
+    state = RuntimeState(esp_payload=payload or None, esp_error=error)
     # The sub-process activation (input mappings, its own event sub-processes) reaches
     # ``open_event_subprocess_subscriptions`` through the scope start hooks.
-    run.activate(esp, scope.key, data=data)
+    run.activate(esp, scope.key, state=state)
     return True
 
 
@@ -152,7 +151,7 @@ def catch_error_in_scope(
     if current.scope_key is None:
         return False
     scope = run.instances.get(current.scope_key)
-    if scope is None or scope.state != ACTIVE or scope.data.get("interrupted"):
+    if scope is None or scope.state != ACTIVE or runtime(scope).interrupted:
         return False
     exact = catch_all = None
     for esp in _scope_subprocesses(run, scope):
@@ -175,14 +174,14 @@ def has_error_catcher(run: InstanceRun, ei: ElementInstance, code: str) -> bool:
 
     current: ElementInstance | None = ei
     while current is not None:
-        if current.state != ACTIVE or current.data.get("interrupted"):
+        if current.state != ACTIVE or runtime(current).interrupted:
             return False  # an interrupted scope stops the walk
         el = _element_of(run, current)
         if el is not None and run.error_boundary(el, code) is not None:
             return True
         if current.scope_key is not None:
             scope = run.instances.get(current.scope_key)
-            if scope is not None and not scope.data.get("interrupted"):
+            if scope is not None and not runtime(scope).interrupted:
                 for esp in _scope_subprocesses(run, scope):
                     start = _start_of(run, esp)
                     event = start.event if start is not None else None

@@ -14,6 +14,8 @@ from processes.engine.state import (
     COMPLETED,
     COMPLETING,
     MI_BODY,
+    RuntimeState,
+    runtime,
 )
 from processes.models import (
     ElementInstance,
@@ -65,10 +67,10 @@ class EventBehaviour:
     ) -> None:
         """Interrupting → terminate the activity, then the boundary runs in its scope."""
         scope_key = activity.scope_key
-        data = {"payload": payload} if payload else {}
+        state = RuntimeState(payload=payload) if payload else None
         if boundary.cancel_activity:
             self.terminate(activity)
-        self.activate(boundary, scope_key, data=data)
+        self.activate(boundary, scope_key, state=state)
 
     def throw_error(
         self: InstanceRun,
@@ -80,13 +82,13 @@ class EventBehaviour:
         """Find the nearest catcher of ``code`` and interrupt up to it, or raise an incident."""
         current: ElementInstance | None = thrower
         while current is not None:
-            if current.state != ElementInstance.ACTIVE or current.data.get("interrupted"):
+            if current.state != ElementInstance.ACTIVE or runtime(current).interrupted:
                 break  # an interrupted (or ended) scope stops the walk
             el = self.model.elements.get(current.element_id)
             if el is not None and current.element_type != "PROCESS":
                 boundary = self.error_boundary(el, code)
                 if boundary is not None:
-                    if current.element_type != MI_BODY and current.data.get("mi_inner"):
+                    if current.element_type != MI_BODY and runtime(current).mi_inner:
                         current = self.instances.get(current.scope_key)
                         continue
                     self.fire_boundary(current, boundary, variables)

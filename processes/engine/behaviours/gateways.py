@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from processes.engine import expressions as ex
 from processes.engine.bpmn import Element
+from processes.engine.state import runtime
 from processes.models import (
     ElementInstance,
 )
@@ -64,7 +65,7 @@ class GatewayBehaviour:
     ):
         """Tokens wait per incoming flow until the join can fire."""
         scope = self.instances[scope_key]
-        joins = scope.data.setdefault("joins", {})
+        joins = runtime(scope).joins
         tokens = joins.setdefault(gateway.id, {})
         tokens[flow_id] = tokens.get(flow_id, 0) + 1
         self.touch(scope)
@@ -74,7 +75,7 @@ class GatewayBehaviour:
         scope = self.instances.get(scope_key)
         if scope is None or scope.state != ElementInstance.ACTIVE:
             return
-        tokens = scope.data.get("joins", {}).get(gateway.id)
+        tokens = runtime(scope).joins.get(gateway.id)
         if not tokens:
             return
         if parallel:
@@ -90,7 +91,7 @@ class GatewayBehaviour:
             if tokens[flow_id] <= 0:
                 del tokens[flow_id]
         if not tokens:
-            del scope.data["joins"][gateway.id]
+            del runtime(scope).joins[gateway.id]
         self.touch(scope)
         self.activate(gateway, scope_key)
 

@@ -13,6 +13,7 @@ from processes.engine.state import (
     ACTIVATING,
     COMPLETING,
     MI_BODY,
+    runtime,
 )
 from processes.models import (
     ElementInstance,
@@ -69,7 +70,7 @@ class IncidentBehaviour:
             body = self.activate_mi_body if ei.element_type == MI_BODY else self.activate_element
             self.queue.append(lambda: self.run_activation(el, ei, body))
         elif ei.lifecycle == COMPLETING:
-            payload = ei.data.pop("payload", None)
+            payload = runtime(ei).pop("payload")
             self.queue.append(lambda: self.complete(ei, payload))
         elif ei.lifecycle == ACTIVATED and el.kind == ElementKind.END_EVENT:
             self.queue.append(lambda: self.run_activation(el, ei, self._activate_end_event))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from processes.engine import expressions as ex
 from processes.engine.bpmn import Element
+from processes.engine.state import RuntimeState, runtime
 from processes.models import (
     ElementInstance,
 )
@@ -22,11 +23,11 @@ class MultiInstanceBehaviour:
 
     def activate_mi_body(self: InstanceRun, el: Element, body: ElementInstance) -> None:
         loop = el.loop
-        if el.inputs and not body.data.get("inputs_done"):
-            pass  # input mappings belong to the inner instances (Zeebe applies them per item)
+        # Input mappings belong to the inner instances (Zeebe applies them per item).
         items = ex.evaluate_list(loop.input_collection, self.visible(body.key))
         items = [ex.to_variable(item) for item in items]
-        body.data.update({"items": items, "created": 0, "completed": 0, "terminated": 0})
+        state = runtime(body)
+        state.items, state.created, state.completed, state.terminated = items, 0, 0, 0
         if loop.output_collection:
             self.set_local(body.key, loop.output_collection, [None] * len(items))
         self.open_boundaries(el, body)
@@ -39,14 +40,14 @@ class MultiInstanceBehaviour:
             self.create_mi_inner(el, body)
 
     def create_mi_inner(self: InstanceRun, el: Element, body: ElementInstance) -> None:
-        index = body.data["created"]
-        body.data["created"] = index + 1
+        index = runtime(body).created
+        runtime(body).created = index + 1
         self.touch(body)
         loop = el.loop
-        inner = self.new_instance(el, body.key, data={"mi_inner": True, "index": index})
+        inner = self.new_instance(el, body.key, state=RuntimeState(mi_inner=True, index=index))
         self.set_local(inner.key, "loopCounter", index + 1)
         if loop.input_element:
-            self.set_local(inner.key, loop.input_element, body.data["items"][index])
+            self.set_local(inner.key, loop.input_element, runtime(body).items[index])
         if loop.output_element:
             target = plain_target(loop.output_element)
             if target and target not in (loop.input_element, "loopCounter"):
@@ -61,7 +62,7 @@ class MultiInstanceBehaviour:
         body = self.instances[inner.scope_key]
         var = self.vars[body.key].get(loop.output_collection)
         collection = list(var.value) if var and isinstance(var.value, list) else []
-        index = inner.data["index"]
+        index = runtime(inner).index
         while len(collection) <= index:
             collection.append(None)
         collection[index] = value
@@ -72,16 +73,16 @@ class MultiInstanceBehaviour:
         if body is None or body.state != ElementInstance.ACTIVE:
             return
         el = self.model.elements[body.element_id]
-        body.data["completed"] = body.data.get("completed", 0) + 1
+        runtime(body).completed = runtime(body).completed + 1
         self.touch(body)
         if el.loop.completion_condition:
             context = self.visible(inner.key)
             active = len(self.children.get(body.key, []))
             context.update(
-                numberOfInstances=body.data["created"],
+                numberOfInstances=runtime(body).created,
                 numberOfActiveInstances=active,
-                numberOfCompletedInstances=body.data["completed"],
-                numberOfTerminatedInstances=body.data.get("terminated", 0),
+                numberOfCompletedInstances=runtime(body).completed,
+                numberOfTerminatedInstances=runtime(body).terminated,
             )
             try:
                 done = ex.evaluate_bool(el.loop.completion_condition, context)
@@ -90,11 +91,11 @@ class MultiInstanceBehaviour:
                 return
             if done:
                 for child_key in list(self.children.get(body.key, [])):
-                    body.data["terminated"] = body.data.get("terminated", 0) + 1
+                    runtime(body).terminated = runtime(body).terminated + 1
                     self.terminate(self.instances[child_key])
                 self.complete(body)
                 return
-        if el.loop.sequential and body.data["created"] < len(body.data["items"]):
+        if el.loop.sequential and runtime(body).created < len(runtime(body).items):
             self.create_mi_inner(el, body)
         elif not self.children.get(body.key):
             self.complete(body)

@@ -14,6 +14,7 @@ from processes.engine import expressions as ex
 from processes.engine import timers as timer_math
 from processes.engine.behaviours.subscriptions import timer_spec
 from processes.engine.bpmn import Element, ProcessModel
+from processes.engine.state import runtime
 from processes.engine.store import get_store
 from processes.models import (
     ElementInstance,
@@ -105,7 +106,7 @@ def on_process_end(run: InstanceRun, root: ElementInstance) -> None:
 
     Runs for completed and for terminated roots.
     """
-    if root.data.get("message_start_key"):
+    if runtime(root).message_start_key:
         run.ctx.follow_ups.append(
             lambda: start_buffered_after(root.element_id, root.tenant_id, root.definition_id)
         )
@@ -135,7 +136,7 @@ def _start_by_message(
         ctx, definition, model, dict(message.variables or {}), sub.element_id
     )
     if message.correlation_key:
-        root.data["message_start_key"] = message.correlation_key
+        runtime(root).message_start_key = message.correlation_key
         ctx.store.save_instance_data(root)
     MessageCorrelation.objects.create(
         message_key=message.key, bpmn_process_id=sub.bpmn_process_id, process_instance_key=root.key

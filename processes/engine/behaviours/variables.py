@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from processes.engine import expressions as ex
 from processes.engine import sql
 from processes.engine.bpmn import Element
+from processes.engine.state import runtime
 from processes.models import (
     ElementInstance,
     Variable,
@@ -140,6 +141,6 @@ class VariableBehaviour:
             else:
                 value = ex.to_variable(ex.evaluate(mapping.source, context, "IO_MAPPING_ERROR"))
             results[mapping.target] = value
-        start = ei.key if ei.data.get("mi_inner") else (ei.scope_key or self.root.key)
+        start = ei.key if runtime(ei).mi_inner else (ei.scope_key or self.root.key)
         for target, value in results.items():
             self._assign_path(start, target, value, local=False)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from processes.engine import expressions as ex
 from processes.engine.behaviours import compensation
+from processes.engine.state import runtime
 
 from .base import PassThrough, Processor
 
@@ -62,7 +63,7 @@ class EndEvent(Processor):
             for child_key in list(run.children.get(scope.key, [])):
                 if child_key != ei.key:
                     run.terminate(run.instances[child_key])
-            scope.data.pop("joins", None)
+            runtime(scope).pop("joins")
             run.touch(scope)
             run.queue.append(lambda: run.check_scope(scope.key))
         elif event.type == "error":
@@ -82,7 +83,7 @@ class BoundaryEvent(Processor):
 
     def on_activate(self, run: InstanceRun, el: Element, ei: ElementInstance) -> None:
         run.activated(el, ei)
-        run.complete(ei, ei.data.pop("payload", None))
+        run.complete(ei, runtime(ei).pop("payload"))
 
     def on_complete(
         self, run: InstanceRun, el: Element, ei: ElementInstance, payload: dict[str, Any] | None

@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from processes.engine import sql
 from processes.engine.errors import Rejection
+from processes.engine.state import sync_runtime
 from processes.models import (
     ElementInstance,
     Incident,
@@ -93,6 +94,7 @@ class Store:
 
     def save_instance_data(self, ei: ElementInstance) -> None:
         """Write one element instance's runtime state outside a run's flush."""
+        sync_runtime(ei)
         ElementInstance.objects.filter(key=ei.key).update(data=ei.data)
 
     def close_waits(self, by_kind: dict[str, list[int]], now: dt.datetime) -> None:
