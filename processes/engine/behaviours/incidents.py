@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from processes.engine.bpmn import ElementKind
+from processes.engine.processors import processor_of
 from processes.engine.state import (
     ACTIVATED,
     ACTIVATING,
@@ -73,4 +74,11 @@ class IncidentBehaviour:
             payload = runtime(ei).pop("payload")
             self.queue.append(lambda: self.complete(ei, payload))
         elif ei.lifecycle == ACTIVATED and el.kind == ElementKind.END_EVENT:
-            self.queue.append(lambda: self.run_activation(el, ei, self._activate_end_event))
+            # It failed after activation (its error code expression): run it again, without
+            # its input mappings.
+            end_event = processor_of(el)
+            self.queue.append(
+                lambda: self.run_activation(
+                    el, ei, lambda el, ei: end_event.on_activate(self, el, ei)
+                )
+            )

@@ -1,5 +1,8 @@
 """Scopes: the error walk stops at interrupted scopes, terminated compensation handlers, and
-variable scopes of set-variables and dotted mappings. https://docs.camunda.io/docs/components/concepts/variables/
+variable scopes of set-variables and dotted mappings.
+
+https://docs.camunda.io/docs/components/modeler/bpmn/error-events/ and
+https://docs.camunda.io/docs/components/concepts/variables/
 """
 
 from __future__ import annotations
@@ -157,3 +160,34 @@ def test_dotted_input_target_builds_a_whole_object(process):
     process.complete_job("work", {"result": "done"})
     # a dotted output target updates the leaf of the visible object
     instance.is_completed().has_variables(a={"outer": True}, order={"id": 7, "status": "done"})
+
+
+ERROR_CODE_EXPRESSION = f"""{HEAD}
+<bpmn:error id="Err" errorCode="E-1" /><bpmn:error id="Dynamic" errorCode="=code" />
+<bpmn:process id="error-code-expression" isExecutable="true">
+<bpmn:startEvent id="Start" />
+<bpmn:subProcess id="Sub">
+  <bpmn:startEvent id="SubStart" />
+  <bpmn:endEvent id="Fail"><bpmn:errorEventDefinition errorRef="Dynamic" /></bpmn:endEvent>
+  <bpmn:sequenceFlow id="S1" sourceRef="SubStart" targetRef="Fail" />
+</bpmn:subProcess>
+<bpmn:boundaryEvent id="Caught" attachedToRef="Sub">
+  <bpmn:errorEventDefinition errorRef="Err" /></bpmn:boundaryEvent>
+<bpmn:endEvent id="End" /><bpmn:endEvent id="CaughtEnd" />
+<bpmn:sequenceFlow id="F1" sourceRef="Start" targetRef="Sub" />
+<bpmn:sequenceFlow id="F2" sourceRef="Sub" targetRef="End" />
+<bpmn:sequenceFlow id="F3" sourceRef="Caught" targetRef="CaughtEnd" />
+</bpmn:process></bpmn:definitions>"""
+
+
+def test_error_end_event_whose_code_failed_is_thrown_again_on_resolve(process):
+    """An error code expression that fails is an incident at the activated end event; once
+    the data is fixed, resolving it evaluates the code again and throws the error."""
+    process.deploy(ERROR_CODE_EXPRESSION)
+    instance = process.start("error-code-expression", {"code": 7})
+    instance.is_waiting_at("Fail").has_incident()
+
+    process.set_variables(instance.key, {"code": "E-1"})
+    process.resolve_incident(instance)
+
+    instance.is_completed().has_passed("Caught").has_passed("CaughtEnd").has_no_incidents()
