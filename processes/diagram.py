@@ -143,11 +143,13 @@ def render_svg(model: ProcessModel, overlay: Overlay | None = None, *, title: st
         if el.kind == ElementKind.SUB_PROCESS:
             parts.append(_element(el, model, overlay))
     for flow_id, flow in model.flows.items():
-        edge = edges.get(flow_id)
-        if edge is None or len(edge.waypoints) < 2:
+        flow_edge = edges.get(flow_id)
+        if flow_edge is None or len(flow_edge.waypoints) < 2:
             continue
         taken = flow_id in overlay.taken_flows
-        waypoints = _clip_to_target(edge.waypoints, shapes.get(flow.target), model, flow.target)
+        waypoints = _clip_to_target(
+            flow_edge.waypoints, shapes.get(flow.target), model, flow.target
+        )
         points = " ".join(f"{x:.1f},{y:.1f}" for x, y in waypoints)
         marker = "arrow-taken" if taken else "arrow"
         css = "flow taken" if taken else "flow"
@@ -158,13 +160,13 @@ def render_svg(model: ProcessModel, overlay: Overlay | None = None, *, title: st
             f'<g class="{css}" data-flow-id="{escape(flow_id)}"><title>{tooltip}</title>'
             f'<polyline points="{points}" marker-end="url(#{marker})"/></g>'
         )
-        if flow.name and edge.label:
-            lb = edge.label
+        if flow.name and flow_edge.label:
+            lb = flow_edge.label
             parts.append(_text(flow.name, lb.x + lb.width / 2, lb.y + 10, "flow-label"))
     for _association_id, _source, _target in model.associations:
-        edge = edges.get(_association_id)
-        if edge and len(edge.waypoints) >= 2:
-            points = " ".join(f"{x:.1f},{y:.1f}" for x, y in edge.waypoints)
+        association_edge = edges.get(_association_id)
+        if association_edge and len(association_edge.waypoints) >= 2:
+            points = " ".join(f"{x:.1f},{y:.1f}" for x, y in association_edge.waypoints)
             parts.append(f'<polyline class="association" points="{points}"/>')
     for el in ordered:
         if el.kind != ElementKind.SUB_PROCESS:

@@ -47,6 +47,7 @@ from .behaviours.gateways import GatewayBehaviour
 from .behaviours.incidents import IncidentBehaviour
 from .behaviours.jobs import USER_TASK_JOB_TYPE, JobBehaviour
 from .behaviours.multi_instance import MultiInstanceBehaviour
+from .behaviours.run import Run
 from .behaviours.subscriptions import SubscriptionBehaviour
 from .behaviours.user_tasks import UserTaskBehaviour
 from .behaviours.variables import VariableBehaviour
@@ -63,6 +64,7 @@ from .state import (
     TERMINATED,
     TERMINATING,
     RuntimeState,
+    flow_scope,
     runtime,
     set_runtime,
     sync_runtime,
@@ -135,7 +137,7 @@ class CommandContext:
         # message published concurrently (neither transaction saw the other's row).
         self.opened_subs: list[MessageSubscription] = []
         # Runs of this command on the call stack, by process instance key (call activities).
-        self.live_runs: dict[int, InstanceRun] = {}
+        self.live_runs: dict[int, Run] = {}
 
 
 class InstanceRun(
@@ -162,16 +164,16 @@ class InstanceRun(
     ) -> None:
         """``rows``: the instance's other active element instances and its variables, when the
         caller read them already (with its lock, in one round trip)."""
-        self.ctx = ctx
-        self.store = ctx.store
-        self.now = ctx.now
-        self.root = root
-        self.definition = definition
-        self.model = model
+        self.ctx: CommandContext = ctx
+        self.store: Store = ctx.store
+        self.now: dt.datetime = ctx.now
+        self.root: ElementInstance = root
+        self.definition: ProcessDefinition = definition
+        self.model: ProcessModel = model
         self.instances: dict[int, ElementInstance] = {root.key: root}
         self.children: dict[int, list[int]] = defaultdict(list)
         self._vars: dict[int, dict[str, Variable]] = defaultdict(dict)
-        self._vars_loaded = True  # a new instance has no stored variables
+        self._vars_loaded: bool = True  # a new instance has no stored variables
         self.new_instances: list[ElementInstance] = []
         self.dirty_instances: set[int] = set()
         self.new_vars: list[Variable] = []
@@ -457,7 +459,7 @@ class InstanceRun(
             return
         outgoing = el.outgoing if flows is None else flows
         for flow_id in outgoing:
-            self.take_flow(flow_id, ei.scope_key)
+            self.take_flow(flow_id, flow_scope(ei))
         self.queue.append(lambda: self.check_scope(ei.scope_key))
 
     def finish(self, ei: ElementInstance, lifecycle: str) -> None:
@@ -528,3 +530,8 @@ class InstanceRun(
         if ei.element_type == "PROCESS":
             # A cancelled or terminated message-started instance also frees its key.
             self._process_ended(ei)
+
+
+def _conforms(run: InstanceRun) -> Run:
+    """For the type checker: the run offers what its behaviours expect of it."""
+    return run

@@ -13,7 +13,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -45,6 +45,9 @@ from .runtime import (
 )
 from .state import RuntimeState
 from .store import get_store
+
+if TYPE_CHECKING:
+    from .behaviours.run import Run
 
 # Called after commit with the job types that got new jobs (workers wake up on them).
 JOB_CREATED_LISTENERS: list[Callable[[set[str]], None]] = []
@@ -89,7 +92,7 @@ def open_run(ctx: CommandContext, root: ElementInstance) -> InstanceRun:
     return InstanceRun(ctx, root, definition, model_of(definition))
 
 
-def finish_run(run: InstanceRun) -> None:
+def finish_run(run: Run) -> None:
     run.run()
     run.flush()
 
@@ -358,6 +361,7 @@ def complete_job(job_key: int, variables: dict[str, Any] | None = None) -> None:
                 "COMPLETE",
                 f"Expected to complete job with key '{job_key}', but no such job was found",
             )
+        assert root is not None, "a completed job's instance was locked"
         element_instance_key, element_id, job_type = completed
         ctx = CommandContext(now)
         definition = definition_by_key(root.definition_id)
@@ -811,7 +815,8 @@ def _fire_timer(timer_key: int, instance_key: int | None, now: dt.datetime) -> b
         if timer is None or root is None:
             return False
         run = open_run(ctx, root)
-        owner = run.instances.get(timer.element_instance_key)
+        owner_key = timer.element_instance_key
+        owner = run.instances.get(owner_key) if owner_key is not None else None
         if owner is None or owner.state != ElementInstance.ACTIVE:
             timer.delete()
             return False

@@ -82,7 +82,7 @@ class RuntimeState:
 
 
 _DEFAULTS = tuple(
-    (f.name, f.default_factory() if f.default is MISSING else f.default)  # type: ignore[misc]
+    (f.name, f.default_factory() if f.default is MISSING else f.default)  # type: ignore[operator]
     for f in fields(RuntimeState)
 )
 _FIELDS = tuple(name for name, _default in _DEFAULTS)
@@ -110,3 +110,9 @@ def sync_runtime(ei: ElementInstance) -> None:
     state = ei.__dict__.get("_runtime")
     if state is not None:
         ei.data = state.to_json()
+
+
+def flow_scope(ei: ElementInstance) -> int:
+    """The key of the scope ``ei`` runs in (every element instance but a root has one)."""
+    assert ei.scope_key is not None, "only a process instance's root has no scope"
+    return ei.scope_key

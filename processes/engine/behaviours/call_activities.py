@@ -11,7 +11,7 @@ from django.db import transaction
 
 from processes.engine import expressions as ex
 from processes.engine.behaviours import event_subprocesses, linked_runs
-from processes.engine.bpmn import Element
+from processes.engine.bpmn import CalledElement, Element
 from processes.engine.state import (
     ACTIVATED,
     runtime,
@@ -24,7 +24,8 @@ from processes.models import (
 )
 
 if TYPE_CHECKING:
-    from processes.engine.runtime import CommandContext, InstanceRun
+    from processes.engine.behaviours.run import Run
+    from processes.engine.runtime import CommandContext
 
 ACTIVE = ElementInstance.ACTIVE
 
@@ -32,8 +33,21 @@ ACTIVE = ElementInstance.ACTIVE
 # imports the processors and so this module.
 
 
-def _called_definition(run: InstanceRun, el: Element, process_id: str) -> ProcessDefinition:
+def _called(el: Element) -> CalledElement:
     called = el.called_element
+    assert called is not None, "the validator requires zeebe:calledElement"
+    return called
+
+
+def _parent_of(root: ElementInstance) -> tuple[int, int]:
+    """The parent instance's key and its call activity's key, of a child instance's root."""
+    parent, call = root.parent_process_instance_key, root.parent_element_instance_key
+    assert parent is not None and call is not None, "only a child instance has a parent"
+    return parent, call
+
+
+def _called_definition(run: Run, el: Element, process_id: str) -> ProcessDefinition:
+    called = _called(el)
     query = ProcessDefinition.objects.filter(
         tenant_id=run.root.tenant_id, bpmn_process_id=process_id
     )
@@ -52,12 +66,12 @@ def _called_definition(run: InstanceRun, el: Element, process_id: str) -> Proces
     return definition
 
 
-def activate_call_activity(run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+def activate_call_activity(run: Run, el: Element, ei: ElementInstance) -> None:
     """Resolve the called process and start it as a child in this transaction."""
     from processes.engine import service
 
     context = run.visible(ei.key)
-    process_id = ex.evaluate_string(el.called_element.process_id_expr, context).strip()
+    process_id = ex.evaluate_string(_called(el).process_id_expr, context).strip()
     definition = _called_definition(run, el, process_id)
     model = service.model_of(definition)
     starts = [s for s in model.start_events if model.elements[s].event is None]
@@ -67,7 +81,7 @@ def activate_call_activity(run: InstanceRun, el: Element, ei: ElementInstance) -
             "but not found.",
             "CALLED_ELEMENT_ERROR",
         )
-    if el.called_element.propagate_all_parent:
+    if _called(el).propagate_all_parent:
         variables = context
     elif el.inputs:
         variables = {name: var.value for name, var in run.vars.get(ei.key, {}).items()}
@@ -84,22 +98,19 @@ def activate_call_activity(run: InstanceRun, el: Element, ei: ElementInstance) -
         run.touch(ei)
 
 
-def _complete_call_activity(
-    run: InstanceRun, call_key: int, child_variables: dict[str, Any]
-) -> bool:
+def _complete_call_activity(run: Run, call_key: int, child_variables: dict[str, Any]) -> None:
     """The child's root variables are the call activity's completion payload."""
     call = run.instances.get(call_key)
     if call is None or call.state != ACTIVE or call.lifecycle != ACTIVATED:
-        return False
+        return
     el = run.model.elements[call.element_id]
     payload = None
-    if el.outputs or el.called_element.propagate_all_child:
+    if el.outputs or _called(el).propagate_all_child:
         payload = child_variables
     run.complete(call, payload)
-    return True
 
 
-def on_process_end(run: InstanceRun, root: ElementInstance) -> None:
+def on_process_end(run: Run, root: ElementInstance) -> None:
     """A completed child continues its parent's call activity.
 
     Runs for completed and for terminated roots. The parent continuation is deferred until the
@@ -117,8 +128,8 @@ def _continue_parent(ctx: CommandContext, root: ElementInstance, variables: dict
     """Complete the calling call activity of the flushed, completed child ``root``."""
     from processes.engine import service
 
-    parent_run, opened = linked_runs.run_for(ctx, root.parent_process_instance_key, wait=False)
-    call_key = root.parent_element_instance_key
+    parent_key, call_key = _parent_of(root)
+    parent_run, opened = linked_runs.run_for(ctx, parent_key, wait=False)
     if parent_run is None:
         # The parent is locked by another transaction: never wait for it while holding the
         # child (lock order parent → child). Record it; a follow-up or the sweep finishes it.
@@ -131,12 +142,16 @@ def _continue_parent(ctx: CommandContext, root: ElementInstance, variables: dict
         parent_run.queue.append(lambda: _complete_call_activity(parent_run, call_key, variables))
 
 
+def _resume(keys: list[int]) -> None:
+    resume_completed_children(keys)
+
+
 def _record_for_parent(ctx: CommandContext, root: ElementInstance, pending: dict[str, Any]) -> None:
     """Store a parent continuation on the child's root row, finished after commit or by a sweep."""
     runtime(root).to_parent = pending
     ctx.store.save_instance_data(root)
     key = root.key
-    ctx.follow_ups.append(lambda: resume_completed_children([key]))
+    ctx.follow_ups.append(lambda: _resume([key]))
 
 
 def resume_completed_children(keys: list[int] | None = None) -> int:
@@ -156,6 +171,7 @@ def resume_completed_children(keys: list[int] | None = None) -> int:
     done = 0
     for key, parent_key in list(query.values_list("key", "parent_process_instance_key")[:500]):
         with transaction.atomic():
+            assert parent_key is not None, "only child instances record continuations"
             parent = get_store().try_lock_root(parent_key, wait=True)  # parent, then child
             child = (
                 ElementInstance.objects.select_for_update()
@@ -171,7 +187,7 @@ def resume_completed_children(keys: list[int] | None = None) -> int:
                 continue
             ctx = CommandContext(service.clock.now())
             parent_run = service.open_run(ctx, parent)
-            call_key = child.parent_element_instance_key
+            _parent, call_key = _parent_of(child)
             if "error" in pending:
                 call = parent_run.instances.get(call_key)
                 if child.state != ACTIVE or call is None or call.state != ACTIVE:
@@ -186,7 +202,7 @@ def resume_completed_children(keys: list[int] | None = None) -> int:
     return done
 
 
-def terminate_child(run: InstanceRun, ei: ElementInstance) -> None:
+def terminate_child(run: Run, ei: ElementInstance) -> None:
     """Terminating a call activity terminates its child instance (parent → child order)."""
     from processes.engine import service
 
@@ -202,7 +218,7 @@ def terminate_child(run: InstanceRun, ei: ElementInstance) -> None:
 
 
 def error_to_parent(
-    run: InstanceRun, root: ElementInstance, code: str, message: str, variables: dict[str, Any]
+    run: Run, root: ElementInstance, code: str, message: str, variables: dict[str, Any]
 ) -> bool:
     """An error not caught in a child continues at the calling call activity."""
     from processes.engine import service

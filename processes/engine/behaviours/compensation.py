@@ -11,6 +11,7 @@ from processes.engine.bpmn import Element
 from processes.engine.state import (
     ACTIVATED,
     RuntimeState,
+    flow_scope,
     runtime,
 )
 from processes.models import (
@@ -18,12 +19,12 @@ from processes.models import (
 )
 
 if TYPE_CHECKING:
-    from processes.engine.runtime import InstanceRun
+    from processes.engine.behaviours.run import Run
 
 ACTIVE = ElementInstance.ACTIVE
 
 
-def on_compensable_completed(run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+def on_compensable_completed(run: Run, el: Element, ei: ElementInstance) -> None:
     """Each completion of an activity with a compensation boundary subscribes.
 
     Stored on the root instance (with the flow scope chain) so subscriptions of completed
@@ -42,18 +43,18 @@ def on_compensable_completed(run: InstanceRun, el: Element, ei: ElementInstance)
     run.touch(run.root)
 
 
-def _compensation_scope(run: InstanceRun, ei: ElementInstance) -> int:
+def _compensation_scope(run: Run, ei: ElementInstance) -> int:
     """The scope a throw compensates: its flow scope, or the enclosing one of an ESP."""
-    scope_key = ei.scope_key
+    scope_key = flow_scope(ei)
     scope = run.instances.get(scope_key)
     while scope is not None and scope.element_type == "EVENT_SUB_PROCESS":
-        scope_key = scope.scope_key
+        scope_key = flow_scope(scope)  # an event sub-process is never a root
         scope = run.instances.get(scope_key)
     return scope_key
 
 
 def _subscriptions_to_trigger(
-    run: InstanceRun, scope_key: int, activity_ref: str | None
+    run: Run, scope_key: int, activity_ref: str | None
 ) -> list[dict[str, Any]]:
     """Not-yet-triggered subscriptions of the scope, nested ones of completed scopes."""
     active = {k for k, e in run.instances.items() if e.state == ACTIVE}
@@ -76,11 +77,12 @@ def _subscriptions_to_trigger(
     return chosen
 
 
-def throw_compensation(run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+def throw_compensation(run: Run, el: Element, ei: ElementInstance) -> None:
     """Start all handlers at once; the throw waits until they complete."""
     run.activated(el, ei)
     scope_key = _compensation_scope(run, ei)
-    subs = _subscriptions_to_trigger(run, scope_key, el.event.activity_ref)
+    activity_ref = el.event.activity_ref if el.event is not None else None
+    subs = _subscriptions_to_trigger(run, scope_key, activity_ref)
     handlers = 0
     for sub in subs:
         sub["triggered"] = True
@@ -88,7 +90,7 @@ def throw_compensation(run: InstanceRun, el: Element, ei: ElementInstance) -> No
         if handler is None:
             continue
         handlers += 1
-        run.activate(handler, ei.scope_key, state=RuntimeState(compensation_throw=ei.key))
+        run.activate(handler, flow_scope(ei), state=RuntimeState(compensation_throw=ei.key))
         run.record(
             "COMPENSATION_SUBSCRIPTION",
             "TRIGGERED",
@@ -105,7 +107,7 @@ def throw_compensation(run: InstanceRun, el: Element, ei: ElementInstance) -> No
     run.touch(ei)
 
 
-def on_compensation_handler_completed(run: InstanceRun, handler: ElementInstance) -> None:
+def on_compensation_handler_completed(run: Run, handler: ElementInstance) -> None:
     """A handler completed or was terminated: the waiting throw completes after the last one.
 
     Interrupted handlers are never re-run; that leaves open what the throw does when a handler
@@ -113,17 +115,20 @@ def on_compensation_handler_completed(run: InstanceRun, handler: ElementInstance
     handler). Decision: a terminated handler counts as finished, so the throw completes once all
     remaining handlers have finished, instead of waiting forever.
     """
-    throw = run.instances.get(runtime(handler).compensation_throw)
+    throw_key = runtime(handler).compensation_throw
+    throw = run.instances.get(throw_key) if throw_key is not None else None
     if throw is None or throw.state != ACTIVE or throw.lifecycle != ACTIVATED:
         return
-    runtime(throw).compensation_pending = (runtime(throw).compensation_pending or 1) - 1
+    state = runtime(throw)
+    pending = (1 if state.compensation_pending is None else state.compensation_pending) - 1
+    state.compensation_pending = pending
     run.touch(throw)
-    if runtime(throw).compensation_pending <= 0:
+    if pending <= 0:
         runtime(throw).pop("compensation_pending")
         run.queue.append(lambda: _complete_throw(run, throw))
 
 
-def _complete_throw(run: InstanceRun, throw: ElementInstance) -> None:
+def _complete_throw(run: Run, throw: ElementInstance) -> None:
     """Complete a compensation throw unless it ended meanwhile (its scope was terminated)."""
     if throw.state == ACTIVE and throw.lifecycle == ACTIVATED:
         run.complete(throw)

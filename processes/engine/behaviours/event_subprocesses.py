@@ -15,7 +15,7 @@ from processes.models import (
 )
 
 if TYPE_CHECKING:
-    from processes.engine.runtime import InstanceRun
+    from processes.engine.behaviours.run import Run
 
 ACTIVE = ElementInstance.ACTIVE
 
@@ -23,26 +23,26 @@ ACTIVE = ElementInstance.ACTIVE
 # imports the processors and so this module.
 
 
-def _element_of(run: InstanceRun, ei: ElementInstance) -> Element | None:
+def _element_of(run: Run, ei: ElementInstance) -> Element | None:
     if ei.element_type == "PROCESS":
         return None
     return run.model.elements.get(ei.element_id)
 
 
-def _scope_subprocesses(run: InstanceRun, scope: ElementInstance) -> list[Element]:
+def _scope_subprocesses(run: Run, scope: ElementInstance) -> list[Element]:
     """The event sub-processes directly inside ``scope`` (the process or a sub-process)."""
     el = _element_of(run, scope)
     ids = run.model.event_subprocesses if el is None else el.event_subprocesses
     return [run.model.elements[i] for i in ids]
 
 
-def _start_of(run: InstanceRun, esp: Element) -> Element | None:
+def _start_of(run: Run, esp: Element) -> Element | None:
     return run.model.elements[esp.start_events[0]] if esp.start_events else None
 
 
 # ====================================================================== event sub-processes
 def open_event_subprocess_subscriptions(
-    run: InstanceRun, el: Element | None, scope: ElementInstance
+    run: Run, el: Element | None, scope: ElementInstance
 ) -> None:
     """Open timer and message subscriptions of the scope's event sub-processes.
 
@@ -63,7 +63,7 @@ def open_event_subprocess_subscriptions(
         _enter_event_subprocess(run, el, scope)
 
 
-def _enter_event_subprocess(run: InstanceRun, esp: Element, ei: ElementInstance) -> None:
+def _enter_event_subprocess(run: Run, esp: Element, ei: ElementInstance) -> None:
     """Start a triggered event sub-process at its start event, with the trigger's payload."""
     start = _start_of(run, esp)
     if start is None:
@@ -81,7 +81,7 @@ def _enter_event_subprocess(run: InstanceRun, esp: Element, ei: ElementInstance)
 
 
 def trigger_event_subprocess(
-    run: InstanceRun,
+    run: Run,
     scope: ElementInstance,
     start: Element,
     payload: dict[str, Any],
@@ -112,7 +112,7 @@ def trigger_event_subprocess(
     return True
 
 
-def _close_event_subprocess_waits(run: InstanceRun, scope: ElementInstance) -> None:
+def _close_event_subprocess_waits(run: Run, scope: ElementInstance) -> None:
     """An interrupted scope's event sub-process timers and subscriptions close."""
     start_ids = [esp.start_events[0] for esp in _scope_subprocesses(run, scope) if esp.start_events]
     if not start_ids:
@@ -130,9 +130,7 @@ def _close_event_subprocess_waits(run: InstanceRun, scope: ElementInstance) -> N
     run.store.delete_scope_waits(scope.key, start_ids)
 
 
-def on_trigger(
-    run: InstanceRun, owner: ElementInstance, catcher: Element, payload: dict[str, Any]
-) -> bool:
+def on_trigger(run: Run, owner: ElementInstance, catcher: Element, payload: dict[str, Any]) -> bool:
     """``InstanceRun.trigger`` fallback: a timer/message for an event sub-process start."""
     if catcher.kind != ElementKind.START_EVENT:
         return False
@@ -140,7 +138,7 @@ def on_trigger(
 
 
 def catch_error_in_scope(
-    run: InstanceRun, current: ElementInstance, code: str, variables: dict[str, Any]
+    run: Run, current: ElementInstance, code: str, variables: dict[str, Any]
 ) -> bool:
     """Error event sub-processes of the flow scope that contains ``current``.
 
@@ -168,7 +166,7 @@ def catch_error_in_scope(
     return trigger_event_subprocess(run, scope, start, variables, error=True)
 
 
-def has_error_catcher(run: InstanceRun, ei: ElementInstance, code: str) -> bool:
+def has_error_catcher(run: Run, ei: ElementInstance, code: str) -> bool:
     """Whether an error with ``code`` thrown at ``ei`` would be caught (without side effects)."""
     from processes.engine import service
 

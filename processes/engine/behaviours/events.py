@@ -15,6 +15,7 @@ from processes.engine.state import (
     COMPLETING,
     MI_BODY,
     RuntimeState,
+    flow_scope,
     runtime,
 )
 from processes.models import (
@@ -22,14 +23,14 @@ from processes.models import (
 )
 
 if TYPE_CHECKING:
-    from processes.engine.runtime import InstanceRun
+    from processes.engine.behaviours.run import Run
 
 
 class EventBehaviour:
     """Triggers of catch events, boundary events and error throws."""
 
     def trigger(
-        self: InstanceRun, owner: ElementInstance, catcher_id: str, payload: dict[str, Any]
+        self: Run, owner: ElementInstance, catcher_id: str, payload: dict[str, Any]
     ) -> bool:
         """A message or timer for ``catcher_id`` arrives at ``owner`` (an element instance)."""
         if owner.state != ElementInstance.ACTIVE or owner.lifecycle != ACTIVATED:
@@ -49,31 +50,31 @@ class EventBehaviour:
         return event_subprocesses.on_trigger(self, owner, catcher, payload)
 
     def finish_event_gateway(
-        self: InstanceRun, gw: ElementInstance, catcher: Element, payload: dict
+        self: Run, gw: ElementInstance, catcher: Element, payload: dict
     ) -> None:
         gw.lifecycle = COMPLETING
         self.finish(gw, COMPLETED)
         self.queue.append(
-            lambda: self.activate_caught(catcher, gw.scope_key, payload),
+            lambda: self.activate_caught(catcher, flow_scope(gw), payload),
         )
 
-    def activate_caught(self: InstanceRun, catcher: Element, scope_key: int, payload: dict) -> None:
+    def activate_caught(self: Run, catcher: Element, scope_key: int, payload: dict) -> None:
         ei = self.new_instance(catcher, scope_key)
         self.activated(catcher, ei)
         self.complete(ei, payload or None)
 
     def fire_boundary(
-        self: InstanceRun, activity: ElementInstance, boundary: Element, payload: dict
+        self: Run, activity: ElementInstance, boundary: Element, payload: dict
     ) -> None:
         """Interrupting → terminate the activity, then the boundary runs in its scope."""
-        scope_key = activity.scope_key
+        scope_key = flow_scope(activity)
         state = RuntimeState(payload=payload) if payload else None
         if boundary.cancel_activity:
             self.terminate(activity)
         self.activate(boundary, scope_key, state=state)
 
     def throw_error(
-        self: InstanceRun,
+        self: Run,
         thrower: ElementInstance,
         code: str,
         message: str,
@@ -89,7 +90,7 @@ class EventBehaviour:
                 boundary = self.error_boundary(el, code)
                 if boundary is not None:
                     if current.element_type != MI_BODY and runtime(current).mi_inner:
-                        current = self.instances.get(current.scope_key)
+                        current = self.instances.get(flow_scope(current))
                         continue
                     self.fire_boundary(current, boundary, variables)
                     return True
@@ -107,7 +108,7 @@ class EventBehaviour:
         self.raise_incident(thrower, "UNHANDLED_ERROR_EVENT", detail)
         return False
 
-    def error_boundary(self: InstanceRun, el: Element, code: str) -> Element | None:
+    def error_boundary(self: Run, el: Element, code: str) -> Element | None:
         catch_all = None
         for boundary_id in el.boundary_events:
             boundary = self.model.elements[boundary_id]

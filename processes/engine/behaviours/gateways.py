@@ -15,13 +15,13 @@ from processes.models import (
 )
 
 if TYPE_CHECKING:
-    from processes.engine.runtime import InstanceRun
+    from processes.engine.behaviours.run import Run
 
 
 class GatewayBehaviour:
     """Flow choice and joins of gateways."""
 
-    def choose_exclusive(self: InstanceRun, el: Element, ei: ElementInstance) -> str | None:
+    def choose_exclusive(self: Run, el: Element, ei: ElementInstance) -> str | None:
         if not el.outgoing:
             return None
         if len(el.outgoing) == 1 and not self.model.flows[el.outgoing[0]].condition:
@@ -40,7 +40,7 @@ class GatewayBehaviour:
             "CONDITION_ERROR",
         )
 
-    def choose_inclusive(self: InstanceRun, el: Element, ei: ElementInstance) -> list[str]:
+    def choose_inclusive(self: Run, el: Element, ei: ElementInstance) -> list[str]:
         if len(el.outgoing) == 1 and not self.model.flows[el.outgoing[0]].condition:
             return list(el.outgoing)
         context = self.visible(ei.key)
@@ -61,7 +61,7 @@ class GatewayBehaviour:
         )
 
     def arrive_at_join(
-        self: InstanceRun, gateway: Element, flow_id: str, scope_key: int, *, parallel: bool
+        self: Run, gateway: Element, flow_id: str, scope_key: int, *, parallel: bool
     ):
         """Tokens wait per incoming flow until the join can fire."""
         scope = self.instances[scope_key]
@@ -71,7 +71,7 @@ class GatewayBehaviour:
         self.touch(scope)
         self.queue.append(lambda: self.try_join(gateway, scope_key, parallel))
 
-    def try_join(self: InstanceRun, gateway: Element, scope_key: int, parallel: bool) -> None:
+    def try_join(self: Run, gateway: Element, scope_key: int, parallel: bool) -> None:
         scope = self.instances.get(scope_key)
         if scope is None or scope.state != ElementInstance.ACTIVE:
             return
@@ -95,7 +95,7 @@ class GatewayBehaviour:
         self.touch(scope)
         self.activate(gateway, scope_key)
 
-    def can_reach(self: InstanceRun, gateway: Element, scope_key: int) -> bool:
+    def can_reach(self: Run, gateway: Element, scope_key: int) -> bool:
         """Whether an active element of the scope can still reach ``gateway``."""
         for child_key in self.children.get(scope_key, []):
             child = self.instances[child_key]

@@ -22,14 +22,14 @@ from processes.models import (
 )
 
 if TYPE_CHECKING:
-    from processes.engine.runtime import InstanceRun
+    from processes.engine.behaviours.run import Run
 
 
 class IncidentBehaviour:
     """Incidents: raising them and retrying the failed step on resolve."""
 
     def raise_incident(
-        self: InstanceRun,
+        self: Run,
         ei: ElementInstance,
         error_type: str,
         message: str,
@@ -62,7 +62,7 @@ class IncidentBehaviour:
         )
         return incident
 
-    def retry_after_incident(self: InstanceRun, ei: ElementInstance) -> None:
+    def retry_after_incident(self: Run, ei: ElementInstance) -> None:
         """Re-run the step that failed, from the element's life-cycle state."""
         ei.has_incident = False
         self.touch(ei)

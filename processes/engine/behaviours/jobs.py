@@ -17,7 +17,7 @@ from processes.models import (
 )
 
 if TYPE_CHECKING:
-    from processes.engine.runtime import InstanceRun
+    from processes.engine.behaviours.run import Run
 
 # A job-based user task (no ``zeebe:userTask``) is a job of this type.
 USER_TASK_JOB_TYPE = "io.camunda.zeebe:userTask"
@@ -27,7 +27,7 @@ class JobBehaviour:
     """Jobs of service-like tasks and of job-based user tasks."""
 
     def create_job(
-        self: InstanceRun,
+        self: Run,
         el: Element,
         ei: ElementInstance,
         *,
@@ -35,13 +35,16 @@ class JobBehaviour:
         headers: dict[str, str] | None = None,
     ) -> None:
         """The job of a task; ``job_type``/``headers`` override the task definition."""
-        retries_expr = (el.task.retries_expr if el.task is not None else "3") or "3"
+        task = el.task
+        retries_expr = (task.retries_expr if task is not None else "3") or "3"
+        if job_type is None:
+            assert task is not None, "the validator requires a task definition"
         dynamic = ex.is_expression(retries_expr) or (
-            job_type is None and ex.is_expression(el.task.type_expr)
+            job_type is None and task is not None and ex.is_expression(task.type_expr)
         )
         context = self.visible(ei.key) if dynamic else {}  # static values need no variables
-        if job_type is None:
-            job_type = ex.evaluate_string(el.task.type_expr, context).strip()
+        if job_type is None and task is not None:
+            job_type = ex.evaluate_string(task.type_expr, context).strip()
         if not job_type:
             raise ex.ExpressionFailure("Expected job type to be a non-empty string")
         retries = ex.evaluate_int(retries_expr, context)
@@ -64,7 +67,7 @@ class JobBehaviour:
         self.add_wait(ei, "job")
         self.record("JOB", "CREATED", job.key, el.id, detail={"type": job_type})
 
-    def user_task_headers(self: InstanceRun, el: Element, ei: ElementInstance) -> dict[str, str]:
+    def user_task_headers(self: Run, el: Element, ei: ElementInstance) -> dict[str, str]:
         """A job-based user task's job carries its properties as reserved headers.
 
         As Zeebe does: the custom headers plus ``io.camunda.zeebe:assignee``,
@@ -72,6 +75,7 @@ class JobBehaviour:
         (ISO date-times) and ``formKey`` when set; expressions are evaluated now.
         """
         props = el.user_task
+        assert props is not None, "a user task always has its properties"
         context = self.visible(ei.key)
         headers = dict(el.headers)
         prefix = "io.camunda.zeebe:"

@@ -11,14 +11,15 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from processes.engine.runtime import CommandContext, InstanceRun
+    from processes.engine.behaviours.run import Run
+    from processes.engine.runtime import CommandContext
 
 # ``service`` (the command layer) is imported where used: it imports the runtime, which
 # imports the processors and so this module.
 
 
 @contextmanager
-def live(run: InstanceRun) -> Iterator[None]:
+def live(run: Run) -> Iterator[None]:
     """While the block runs, ``run`` is the run of its instance for this command."""
     runs = run.ctx.live_runs
     previous = runs.get(run.root.key)
@@ -32,7 +33,7 @@ def live(run: InstanceRun) -> Iterator[None]:
             runs[run.root.key] = previous
 
 
-def run_for(ctx: CommandContext, key: int, *, wait: bool) -> tuple[InstanceRun | None, bool]:
+def run_for(ctx: CommandContext, key: int, *, wait: bool) -> tuple[Run | None, bool]:
     """The run for instance ``key``: a live one (owned by the caller) or a newly opened one.
 
     Without ``wait`` no run is opened when another transaction holds the instance's lock.

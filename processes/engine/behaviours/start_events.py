@@ -27,7 +27,8 @@ from processes.models import (
 )
 
 if TYPE_CHECKING:
-    from processes.engine.runtime import CommandContext, InstanceRun
+    from processes.engine.behaviours.run import Run
+    from processes.engine.runtime import CommandContext
 
 ACTIVE = ElementInstance.ACTIVE
 
@@ -39,9 +40,11 @@ def _start_timer_row(
     ctx: CommandContext, definition: ProcessDefinition, start: Element
 ) -> Timer | None:
     event = start.event
+    assert event is not None and event.timer_kind is not None, "the validator checks timers"
+    timer_kind = event.timer_kind
     raw = event.timer_expr or ""
     value: Any = ex.evaluate(raw, {}) if ex.is_expression(raw) else raw
-    schedule = timer_math.schedule_from(event.timer_kind, value, ctx.now)
+    schedule = timer_math.schedule_from(timer_kind, value, ctx.now)
     return Timer.objects.create(
         key=ctx.keys.next(),
         process_instance_key=None,
@@ -50,8 +53,8 @@ def _start_timer_row(
         element_id=start.id,
         due_at=schedule.due_at,
         repetitions=schedule.repetitions_left,
-        kind=event.timer_kind,
-        spec=timer_spec(value, event.timer_kind),
+        kind=timer_kind,
+        spec=timer_spec(value, timer_kind),
         interrupting=True,
     )
 
@@ -101,7 +104,7 @@ def on_start_timer(ctx: CommandContext, timer: Timer) -> None:
         service.start_instance_in(ctx, definition, model, {}, timer.element_id)
 
 
-def on_process_end(run: InstanceRun, root: ElementInstance) -> None:
+def on_process_end(run: Run, root: ElementInstance) -> None:
     """A finished message-started root lets the oldest message it blocked start an instance.
 
     Runs for completed and for terminated roots.

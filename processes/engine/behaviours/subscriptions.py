@@ -20,14 +20,14 @@ from processes.models import (
 )
 
 if TYPE_CHECKING:
-    from processes.engine.runtime import InstanceRun
+    from processes.engine.behaviours.run import Run
 
 
 class SubscriptionBehaviour:
     """Message subscriptions and timers an element instance waits on."""
 
     def open_message_subscription(
-        self: InstanceRun,
+        self: Run,
         el: Element,
         owner: ElementInstance,
         catcher: Element,
@@ -36,6 +36,7 @@ class SubscriptionBehaviour:
     ) -> MessageSubscription:
         context = self.visible(owner.key)
         event = catcher.event
+        assert event is not None, "a message catcher has its message event definition"
         name = event.message_name or ""
         if ex.is_expression(name):
             name = ex.evaluate_string(name, context)
@@ -57,7 +58,7 @@ class SubscriptionBehaviour:
         return sub
 
     def create_timer(
-        self: InstanceRun,
+        self: Run,
         el: Element,
         owner: ElementInstance,
         catcher: Element,
@@ -65,12 +66,14 @@ class SubscriptionBehaviour:
         interrupting: bool,
     ) -> None:
         event = catcher.event
+        assert event is not None and event.timer_kind is not None, "the validator checks timers"
+        timer_kind = event.timer_kind
         raw = event.timer_expr or ""
         value: Any = raw
         if ex.is_expression(raw):
             value = ex.evaluate(raw, self.visible(owner.key))
         try:
-            schedule = timer_math.schedule_from(event.timer_kind, value, self.now)
+            schedule = timer_math.schedule_from(timer_kind, value, self.now)
         except (ValueError, TypeError) as error:
             raise ex.ExpressionFailure(
                 f"Invalid timer {event.timer_kind} '{value}' on '{catcher.id}': {error}"
@@ -84,8 +87,8 @@ class SubscriptionBehaviour:
                 element_id=catcher.id,
                 due_at=schedule.due_at,
                 repetitions=schedule.repetitions_left,
-                kind=event.timer_kind,
-                spec=timer_spec(value, event.timer_kind),
+                kind=timer_kind,
+                spec=timer_spec(value, timer_kind),
                 interrupting=interrupting,
             )
         )
@@ -94,7 +97,7 @@ class SubscriptionBehaviour:
             "TIMER", "CREATED", None, catcher.id, detail={"due": schedule.due_at.isoformat()}
         )
 
-    def open_boundaries(self: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def open_boundaries(self: Run, el: Element, ei: ElementInstance) -> None:
         """Open boundary event subscriptions while the activity activates."""
         for boundary_id in el.boundary_events:
             boundary = self.model.elements[boundary_id]
@@ -107,7 +110,7 @@ class SubscriptionBehaviour:
                     el, ei, boundary, interrupting=boundary.cancel_activity
                 )
 
-    def correlate_buffered(self: InstanceRun, sub: MessageSubscription) -> None:
+    def correlate_buffered(self: Run, sub: MessageSubscription) -> None:
         """A new subscription takes the oldest unexpired buffered message not yet used."""
         owner = self.instances.get(sub.element_instance_key)
         if owner is None or owner.state != ElementInstance.ACTIVE:
@@ -120,9 +123,7 @@ class SubscriptionBehaviour:
             return
         self.correlate(sub, message.key, message.variables)
 
-    def correlate(
-        self: InstanceRun, sub: MessageSubscription, message_key: int, variables: dict
-    ) -> bool:
+    def correlate(self: Run, sub: MessageSubscription, message_key: int, variables: dict) -> bool:
         owner = self.instances.get(sub.element_instance_key)
         if owner is None:
             return False

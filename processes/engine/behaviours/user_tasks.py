@@ -17,14 +17,15 @@ from processes.models import (
 )
 
 if TYPE_CHECKING:
-    from processes.engine.runtime import InstanceRun
+    from processes.engine.behaviours.run import Run
 
 
 class UserTaskBehaviour:
     """Camunda user tasks (the engine's own task list)."""
 
-    def create_user_task(self: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def create_user_task(self: Run, el: Element, ei: ElementInstance) -> None:
         props = el.user_task
+        assert props is not None, "a user task always has its properties"
         context = self.visible(ei.key)
         assignee = ""
         if props.assignee:

@@ -17,7 +17,7 @@ from processes.models import (
 )
 
 if TYPE_CHECKING:
-    from processes.engine.runtime import InstanceRun
+    from processes.engine.behaviours.run import Run
 
 # ``_assign_path``: start from the variable visible in the scope.
 _VISIBLE: Any = object()
@@ -26,7 +26,7 @@ _VISIBLE: Any = object()
 class VariableBehaviour:
     """Variable scopes, input and output mappings."""
 
-    def scope_chain(self: InstanceRun, scope_key: int) -> list[int]:
+    def scope_chain(self: Run, scope_key: int) -> list[int]:
         """The scope and its ancestors, innermost first."""
         chain = []
         key: int | None = scope_key
@@ -35,14 +35,14 @@ class VariableBehaviour:
             key = self.instances[key].scope_key if key in self.instances else None
         return chain
 
-    def visible(self: InstanceRun, scope_key: int) -> dict[str, Any]:
+    def visible(self: Run, scope_key: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key in reversed(self.scope_chain(scope_key)):
             for name, var in self.vars.get(key, {}).items():
                 result[name] = var.value
         return result
 
-    def set_local(self: InstanceRun, scope_key: int, name: str, value: Any) -> None:
+    def set_local(self: Run, scope_key: int, name: str, value: Any) -> None:
         """Create or update exactly in the given scope."""
         var = self.vars[scope_key].get(name)
         if var is None:
@@ -64,14 +64,14 @@ class VariableBehaviour:
             self.dirty_vars.add(var.key)
             self.record("VARIABLE", "UPDATED", var.key, detail={"name": name, "scope": scope_key})
 
-    def propagate(self: InstanceRun, scope_key: int, document: dict[str, Any]) -> None:
+    def propagate(self: Run, scope_key: int, document: dict[str, Any]) -> None:
         """Write each variable where it is first found walking outward, else at the root."""
         chain = self.scope_chain(scope_key)
         for name, value in document.items():
             target = next((k for k in chain if name in self.vars.get(k, {})), self.root.key)
             self.set_local(target, name, value)
 
-    def apply_inputs(self: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def apply_inputs(self: Run, el: Element, ei: ElementInstance) -> None:
         """Input mappings, in order, written locally; a later one may read an earlier.
 
         A dotted target ``a.b`` builds a whole new object ``a`` (merged only with earlier input
@@ -90,7 +90,7 @@ class VariableBehaviour:
             )
 
     def _assign_path(
-        self: InstanceRun,
+        self: Run,
         scope_key: int,
         target: str,
         value: Any,
@@ -121,9 +121,7 @@ class VariableBehaviour:
             self.propagate(scope_key, {name: value})
         return value
 
-    def apply_outputs(
-        self: InstanceRun, el: Element, ei: ElementInstance, payload: dict[str, Any] | None
-    ):
+    def apply_outputs(self: Run, el: Element, ei: ElementInstance, payload: dict[str, Any] | None):
         """Payload merge and output mappings when an element completes."""
         if not el.outputs:
             if payload:

@@ -268,7 +268,7 @@ class _Validator:
         if ev.timer_kind is None or not ev.timer_expr:
             self.problem(el.id, "timer event has no timeDate, timeDuration or timeCycle value")
             return
-        kind = el.kind
+        kind: str = el.kind
         if kind == ElementKind.START_EVENT and el.parent is not None:
             kind = "eventSubProcessStart"
         allowed = _TIMER_KINDS.get((kind, el.cancel_activity))
@@ -440,9 +440,10 @@ class _Validator:
 
 
 def _pretty(kind: str) -> str:
-    return {
+    names: dict[str, str] = {
         ElementKind.SERVICE_TASK: "service task",
         ElementKind.SEND_TASK: "send task",
         ElementKind.BUSINESS_RULE_TASK: "business rule task",
         ElementKind.SCRIPT_TASK: "script task",
-    }.get(kind, kind)
+    }
+    return names.get(kind, kind)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from processes.engine.behaviours.run import Run
     from processes.engine.bpmn import Element
-    from processes.engine.runtime import InstanceRun
     from processes.models import ElementInstance
 
 
@@ -19,22 +19,22 @@ class Processor:
     work (jobs, variables, subscriptions, incidents) is done by the run's behaviours.
     """
 
-    def on_activate(self, run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def on_activate(self, run: Run, el: Element, ei: ElementInstance) -> None:
         raise NotImplementedError
 
     def on_complete(
-        self, run: InstanceRun, el: Element, ei: ElementInstance, payload: dict[str, Any] | None
+        self, run: Run, el: Element, ei: ElementInstance, payload: dict[str, Any] | None
     ) -> None:
         """Merge the completion payload and apply the output mappings."""
         run.apply_outputs(el, ei, payload)
 
-    def on_terminate(self, run: InstanceRun, ei: ElementInstance) -> None:
+    def on_terminate(self, run: Run, ei: ElementInstance) -> None:
         """Anything beyond closing the instance's waits (which the run does for every kind)."""
 
 
 class PassThrough(Processor):
     """Elements that complete as soon as they are activated (none start event, task, ...)."""
 
-    def on_activate(self, run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def on_activate(self, run: Run, el: Element, ei: ElementInstance) -> None:
         run.activated(el, ei)
         run.complete(ei)

@@ -9,8 +9,8 @@ from processes.engine.behaviours import call_activities
 from .base import Processor
 
 if TYPE_CHECKING:
+    from processes.engine.behaviours.run import Run
     from processes.engine.bpmn import Element
-    from processes.engine.runtime import InstanceRun
     from processes.models import ElementInstance
 
 
@@ -19,7 +19,7 @@ class SubProcess(Processor):
     https://docs.camunda.io/docs/components/modeler/bpmn/embedded-subprocesses/
     """
 
-    def on_activate(self, run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def on_activate(self, run: Run, el: Element, ei: ElementInstance) -> None:
         run.open_boundaries(el, ei)
         run.activated(el, ei)
         run.start_scope(el, ei)
@@ -30,8 +30,8 @@ class CallActivity(Processor):
     https://docs.camunda.io/docs/components/modeler/bpmn/call-activities/
     """
 
-    def on_activate(self, run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def on_activate(self, run: Run, el: Element, ei: ElementInstance) -> None:
         call_activities.activate_call_activity(run, el, ei)
 
-    def on_terminate(self, run: InstanceRun, ei: ElementInstance) -> None:
+    def on_terminate(self, run: Run, ei: ElementInstance) -> None:
         call_activities.terminate_child(run, ei)

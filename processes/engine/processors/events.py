@@ -9,20 +9,20 @@ from typing import TYPE_CHECKING, Any
 
 from processes.engine import expressions as ex
 from processes.engine.behaviours import compensation
-from processes.engine.state import runtime
+from processes.engine.state import flow_scope, runtime
 
 from .base import PassThrough, Processor
 
 if TYPE_CHECKING:
+    from processes.engine.behaviours.run import Run
     from processes.engine.bpmn import Element
-    from processes.engine.runtime import InstanceRun
     from processes.models import ElementInstance
 
 
 class IntermediateThrowEvent(PassThrough):
     """A none throw event passes; a compensation throw event waits for its handlers."""
 
-    def on_activate(self, run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def on_activate(self, run: Run, el: Element, ei: ElementInstance) -> None:
         if el.event is not None and el.event.type == "compensation":
             compensation.throw_compensation(run, el, ei)
         else:
@@ -32,7 +32,7 @@ class IntermediateThrowEvent(PassThrough):
 class IntermediateCatchEvent(Processor):
     """Waits for its message or timer."""
 
-    def on_activate(self, run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def on_activate(self, run: Run, el: Element, ei: ElementInstance) -> None:
         event = el.event
         if event is not None and event.type == "message":
             run.open_boundaries(el, ei)
@@ -51,7 +51,7 @@ class EndEvent(Processor):
     resolved: an error code expression that failed is evaluated anew.
     """
 
-    def on_activate(self, run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def on_activate(self, run: Run, el: Element, ei: ElementInstance) -> None:
         event = el.event
         if event is None:
             run.activated(el, ei)
@@ -59,7 +59,7 @@ class EndEvent(Processor):
         elif event.type == "terminate":
             run.activated(el, ei)
             run.complete(ei, flows=[])
-            scope = run.instances[ei.scope_key]
+            scope = run.instances[flow_scope(ei)]
             for child_key in list(run.children.get(scope.key, [])):
                 if child_key != ei.key:
                     run.terminate(run.instances[child_key])
@@ -81,12 +81,12 @@ class EndEvent(Processor):
 class BoundaryEvent(Processor):
     """Runs in the attached activity's scope once triggered (``fire_boundary``)."""
 
-    def on_activate(self, run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def on_activate(self, run: Run, el: Element, ei: ElementInstance) -> None:
         run.activated(el, ei)
         run.complete(ei, runtime(ei).pop("payload"))
 
     def on_complete(
-        self, run: InstanceRun, el: Element, ei: ElementInstance, payload: dict[str, Any] | None
+        self, run: Run, el: Element, ei: ElementInstance, payload: dict[str, Any] | None
     ) -> None:
         if el.event is None or el.event.type != "error":
             super().on_complete(run, el, ei, payload)

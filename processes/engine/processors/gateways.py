@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 from .base import PassThrough, Processor
 
 if TYPE_CHECKING:
+    from processes.engine.behaviours.run import Run
     from processes.engine.bpmn import Element
-    from processes.engine.runtime import InstanceRun
     from processes.models import ElementInstance
 
 
 class ExclusiveGateway(Processor):
-    def on_activate(self, run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def on_activate(self, run: Run, el: Element, ei: ElementInstance) -> None:
         # The flow is chosen while ACTIVATING: an incident there is retried on resolve.
         flow = run.choose_exclusive(el, ei)
         run.activated(el, ei)
@@ -24,7 +24,7 @@ class ExclusiveGateway(Processor):
 
 
 class InclusiveGateway(Processor):
-    def on_activate(self, run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def on_activate(self, run: Run, el: Element, ei: ElementInstance) -> None:
         flows = run.choose_inclusive(el, ei)
         run.activated(el, ei)
         run.complete(ei, flows=flows)
@@ -37,7 +37,7 @@ class ParallelGateway(PassThrough):
 class EventBasedGateway(Processor):
     """Subscribes to the events after it; the first one triggered wins."""
 
-    def on_activate(self, run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def on_activate(self, run: Run, el: Element, ei: ElementInstance) -> None:
         for flow_id in el.outgoing:
             target = run.model.elements[run.model.flows[flow_id].target]
             if target.event and target.event.type == "message":

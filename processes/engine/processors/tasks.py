@@ -13,8 +13,8 @@ from processes.engine.behaviours.jobs import USER_TASK_JOB_TYPE
 from .base import Processor
 
 if TYPE_CHECKING:
+    from processes.engine.behaviours.run import Run
     from processes.engine.bpmn import Element
-    from processes.engine.runtime import InstanceRun
     from processes.models import ElementInstance
 
 
@@ -23,7 +23,7 @@ class JobWorkerTask(Processor):
     instance waits for its job. https://docs.camunda.io/docs/components/modeler/bpmn/service-tasks/
     """
 
-    def on_activate(self, run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def on_activate(self, run: Run, el: Element, ei: ElementInstance) -> None:
         run.open_boundaries(el, ei)
         run.create_job(el, ei)
         run.activated(el, ei)
@@ -34,7 +34,7 @@ class ScriptTask(JobWorkerTask):
     https://docs.camunda.io/docs/components/modeler/bpmn/script-tasks/
     """
 
-    def on_activate(self, run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def on_activate(self, run: Run, el: Element, ei: ElementInstance) -> None:
         if el.script is None:
             super().on_activate(run, el, ei)
             return
@@ -52,7 +52,7 @@ class UserTask(Processor):
     ``io.camunda.zeebe:userTask``. https://docs.camunda.io/docs/components/modeler/bpmn/user-tasks/
     """
 
-    def on_activate(self, run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def on_activate(self, run: Run, el: Element, ei: ElementInstance) -> None:
         run.open_boundaries(el, ei)
         if el.user_task is not None and el.user_task.job_worker:
             run.create_job(
@@ -66,7 +66,7 @@ class UserTask(Processor):
 class ReceiveTask(Processor):
     """Waits for a message. https://docs.camunda.io/docs/components/modeler/bpmn/receive-tasks/"""
 
-    def on_activate(self, run: InstanceRun, el: Element, ei: ElementInstance) -> None:
+    def on_activate(self, run: Run, el: Element, ei: ElementInstance) -> None:
         run.open_boundaries(el, ei)
         run.open_message_subscription(el, ei, el, interrupting=True)
         run.activated(el, ei)

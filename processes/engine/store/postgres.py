@@ -98,8 +98,8 @@ class PostgresStore(Store):
 
     def load_instance(self, root_key: int) -> ActiveRows:
         """One round trip: on this database a second statement costs more than the rows."""
-        active, stored = sql.select_many(active_rows("%s", [root_key]))
-        return active, stored
+        rows: list[list[Any]] = sql.select_many(active_rows("%s", [root_key]))
+        return rows[0], rows[1]
 
     # ------------------------------------------------------------------ definitions
     def latest_definition_key(self, tenant_id: str, process_id: str) -> int | None:
@@ -226,7 +226,8 @@ class PostgresStore(Store):
         by_scope: dict[int, dict[str, Any]] = defaultdict(dict)
         value_field = Variable._meta.get_field("value")
         for scope_key, name, value in variable_rows:
-            by_scope[scope_key][name] = value_field.from_db_value(value, None, connection)
+            # The stubs want an expression; Django itself passes none for a plain column.
+            by_scope[scope_key][name] = value_field.from_db_value(value, None, connection)  # type: ignore[arg-type]
         return parents, by_scope
 
     # ------------------------------------------------------------------ messages
