@@ -141,7 +141,7 @@ class SubscriptionBehaviour:
             if unsaved:  # opened in this same command: it was never written
                 self.new_subs.remove(unsaved[0])
             else:
-                MessageSubscription.objects.filter(key=sub.key).delete()
+                self.store.delete_subscription(sub.key)
         else:
             # A non-interrupting subscription stays open and, once this correlation is
             # done, is offered the next matching buffered message not yet correlated to this

@@ -25,7 +25,6 @@ from processes.models import (
     Job,
     Message,
     MessageCorrelation,
-    MessageStartSubscription,
     MessageSubscription,
     ProcessDefinition,
     Record,
@@ -320,12 +319,6 @@ class Store:
             .order_by("key")
             .first()
         )
-
-    def message_start_subscriptions(self, name: str, tenant_id: str) -> list[Any]:
-        subs = MessageStartSubscription.objects.filter(
-            message_name=name, definition__tenant_id=tenant_id
-        ).select_related("definition")
-        return list(subs.order_by("id"))
 
 
 def job_record(job: Job, intent: str, now: dt.datetime) -> Record:
