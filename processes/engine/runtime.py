@@ -199,6 +199,7 @@ class InstanceRun(
         elif loaded:
             self._load()
 
+    # ------------------------------------------------------------------ loading and flushing
     def _load(self) -> None:
         self._adopt(*self.store.load_instance(self.root.key))
 
@@ -277,6 +278,7 @@ class InstanceRun(
         if self.records:
             store.insert_rows(Record, self.records)
 
+    # ------------------------------------------------------------------ waits
     def add_wait(self, ei: ElementInstance, kind: str) -> None:
         """Remember that ``ei`` owns a job/task/subscription/timer/incident to close at its end."""
         waits = runtime(ei).waits
@@ -313,6 +315,7 @@ class InstanceRun(
                 incident.state, incident.resolved_at = Incident.RESOLVED, self.now
         self.store.close_waits(by_kind, self.now)
 
+    # ------------------------------------------------------------------ running
     def run(self) -> None:
         """Process queued steps until every path waits."""
         while self.queue:
@@ -351,6 +354,7 @@ class InstanceRun(
     def touch(self, ei: ElementInstance) -> None:
         self.dirty_instances.add(ei.key)
 
+    # ------------------------------------------------------------------ element instances
     def new_instance(
         self,
         el: Element,
@@ -425,6 +429,7 @@ class InstanceRun(
             self.activate(start, ei.key)
         event_subprocesses.open_event_subprocess_subscriptions(self, el, ei)
 
+    # ------------------------------------------------------------------ completion
     def complete(
         self,
         ei: ElementInstance,
@@ -515,6 +520,7 @@ class InstanceRun(
         start_events.on_process_end(self, root)
         call_activities.on_process_end(self, root)
 
+    # ------------------------------------------------------------------ termination
     def terminate(self, ei: ElementInstance) -> None:
         if ei.state != ElementInstance.ACTIVE:
             return
