@@ -820,12 +820,7 @@ def _fire_timer(timer_key: int, instance_key: int | None, now: dt.datetime) -> b
         if owner is None or owner.state != ElementInstance.ACTIVE:
             timer.delete()
             return False
-        again = _next_due(timer) if not timer.interrupting else None
-        if again is None:
-            timer.delete()
-        else:
-            timer.due_at, timer.repetitions = again
-            timer.save(update_fields=["due_at", "repetitions"])
+        ctx.store.advance_timer(timer, _next_due(timer) if not timer.interrupting else None)
         run.record("TIMER", "TRIGGERED", timer.key, timer.element_id)
         run.trigger(owner, timer.element_id, {})
         finish_run(run)

@@ -15,7 +15,6 @@ from processes.engine.bpmn import CalledElement, Element
 from processes.engine.state import (
     ACTIVATED,
     runtime,
-    sync_runtime,
 )
 from processes.engine.store import get_store
 from processes.models import (
@@ -48,14 +47,14 @@ def _parent_of(root: ElementInstance) -> tuple[int, int]:
 
 def _called_definition(run: Run, el: Element, process_id: str) -> ProcessDefinition:
     called = _called(el)
-    query = ProcessDefinition.objects.filter(
-        tenant_id=run.root.tenant_id, bpmn_process_id=process_id
+    definition = run.store.called_definition(
+        run.root.tenant_id,
+        process_id,
+        deployment_key=(
+            run.definition.deployment_key if called.binding_type == "deployment" else None
+        ),
+        version_tag=(called.version_tag or "") if called.binding_type == "versionTag" else None,
     )
-    if called.binding_type == "deployment":
-        query = query.filter(deployment_key=run.definition.deployment_key)
-    elif called.binding_type == "versionTag":
-        query = query.filter(version_tag=called.version_tag or "")
-    definition = query.order_by("-version").first()
     if definition is None:
         binding = {"deployment": " in the same deployment", "versionTag": " with version tag"}
         raise ex.ExpressionFailure(
@@ -165,24 +164,16 @@ def resume_completed_children(keys: list[int] | None = None) -> int:
     from processes.engine import service
     from processes.engine.runtime import CommandContext
 
-    query = ElementInstance.objects.filter(element_type="PROCESS", data__has_key="to_parent")
-    if keys is not None:
-        query = query.filter(key__in=keys)
+    store = get_store()
     done = 0
-    for key, parent_key in list(query.values_list("key", "parent_process_instance_key")[:500]):
+    for key, parent_key in store.children_to_resume(keys, 500):
         with transaction.atomic():
-            assert parent_key is not None, "only child instances record continuations"
-            parent = get_store().try_lock_root(parent_key, wait=True)  # parent, then child
-            child = (
-                ElementInstance.objects.select_for_update()
-                .filter(key=key, data__has_key="to_parent")
-                .first()
-            )
+            parent = store.try_lock_root(parent_key, wait=True)  # parent first, then child
+            child = store.lock_child_to_resume(key)
             if child is None:
                 continue
             pending = runtime(child).pop("to_parent")
-            sync_runtime(child)
-            child.save(update_fields=["data"])
+            store.save_instance_data_row(child)
             if parent is None or parent.state != ACTIVE:
                 continue
             ctx = CommandContext(service.clock.now())

@@ -193,7 +193,7 @@ def has_error_catcher(run: Run, ei: ElementInstance, code: str) -> bool:
                 return False
             parent_run = run.ctx.live_runs.get(parent_key)
             if parent_run is None:
-                parent_root = ElementInstance.objects.filter(key=parent_key).first()
+                parent_root = run.store.root(parent_key)
                 if parent_root is None:
                     return False
                 parent_run = service.open_run(run.ctx, parent_root)

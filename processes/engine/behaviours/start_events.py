@@ -45,7 +45,7 @@ def _start_timer_row(
     raw = event.timer_expr or ""
     value: Any = ex.evaluate(raw, {}) if ex.is_expression(raw) else raw
     schedule = timer_math.schedule_from(timer_kind, value, ctx.now)
-    return Timer.objects.create(
+    timer = Timer(
         key=ctx.keys.next(),
         process_instance_key=None,
         element_instance_key=None,
@@ -57,15 +57,13 @@ def _start_timer_row(
         spec=timer_spec(value, timer_kind),
         interrupting=True,
     )
+    ctx.store.add(timer)
+    return timer
 
 
 def on_deploy(ctx: CommandContext, definition: ProcessDefinition, model: ProcessModel) -> None:
     """Only the latest version's timer and message start events are live."""
-    older = ProcessDefinition.objects.filter(
-        tenant_id=definition.tenant_id, bpmn_process_id=definition.bpmn_process_id
-    ).exclude(key=definition.key)
-    Timer.objects.filter(process_instance_key__isnull=True, definition__in=older).delete()
-    MessageStartSubscription.objects.filter(definition__in=older).delete()
+    ctx.store.retire_start_events(definition)
     for start_id in model.start_events:
         start = model.elements[start_id]
         if start.event is None:
@@ -76,11 +74,13 @@ def on_deploy(ctx: CommandContext, definition: ProcessDefinition, model: Process
             name = start.event.message_name or ""
             if ex.is_expression(name):
                 name = ex.evaluate_string(name, {})
-            MessageStartSubscription.objects.create(
-                definition=definition,
-                bpmn_process_id=model.id,
-                element_id=start.id,
-                message_name=name,
+            ctx.store.add(
+                MessageStartSubscription(
+                    definition=definition,
+                    bpmn_process_id=model.id,
+                    element_id=start.id,
+                    message_name=name,
+                )
             )
 
 
@@ -90,16 +90,16 @@ def on_start_timer(ctx: CommandContext, timer: Timer) -> None:
 
     definition = service.definition_by_key(timer.definition_id)
     model = service.model_of(definition)
-    Record.objects.create(
-        value_type="TIMER", intent="TRIGGERED", key=timer.key, element_id=timer.element_id,
-        at=ctx.now,
-    )  # fmt: skip
-    again = service._next_due(timer)
-    if again is None:
-        timer.delete()
-    else:
-        timer.due_at, timer.repetitions = again
-        timer.save(update_fields=["due_at", "repetitions"])
+    ctx.store.add(
+        Record(
+            value_type="TIMER",
+            intent="TRIGGERED",
+            key=timer.key,
+            element_id=timer.element_id,
+            at=ctx.now,
+        )
+    )
+    ctx.store.advance_timer(timer, service._next_due(timer))
     if timer.element_id in model.elements:
         service.start_instance_in(ctx, definition, model, {}, timer.element_id)
 
@@ -129,9 +129,7 @@ def _start_by_message(
 
     definition = sub.definition
     model = service.model_of(definition)
-    if MessageCorrelation.objects.filter(
-        message_key=message.key, bpmn_process_id=sub.bpmn_process_id
-    ).exists():
+    if ctx.store.is_correlated(message.key, sub.bpmn_process_id):
         return None  # once per process id
     if _blocked_by_key(sub.bpmn_process_id, definition.tenant_id, message.correlation_key):
         return None
@@ -141,17 +139,23 @@ def _start_by_message(
     if message.correlation_key:
         runtime(root).message_start_key = message.correlation_key
         ctx.store.save_instance_data(root)
-    MessageCorrelation.objects.create(
-        message_key=message.key, bpmn_process_id=sub.bpmn_process_id, process_instance_key=root.key
+    ctx.store.add(
+        MessageCorrelation(
+            message_key=message.key,
+            bpmn_process_id=sub.bpmn_process_id,
+            process_instance_key=root.key,
+        )
     )
-    Record.objects.create(
-        process_instance_key=root.key,
-        value_type="MESSAGE",
-        intent="CORRELATED",
-        key=message.key,
-        element_id=sub.element_id,
-        detail={"name": message.name, "correlationKey": message.correlation_key},
-        at=ctx.now,
+    ctx.store.add(
+        Record(
+            process_instance_key=root.key,
+            value_type="MESSAGE",
+            intent="CORRELATED",
+            key=message.key,
+            element_id=sub.element_id,
+            detail={"name": message.name, "correlationKey": message.correlation_key},
+            at=ctx.now,
+        )
     )
     return root.key
 
@@ -159,10 +163,8 @@ def _start_by_message(
 def on_message_start(ctx: CommandContext, message: Message, served: set[str]) -> list[int]:
     """Message start events of process ids not served by a subscription."""
     started: list[int] = []
-    subs = MessageStartSubscription.objects.filter(
-        message_name=message.name, definition__tenant_id=message.tenant_id
-    ).select_related("definition")
-    for sub in subs.order_by("id"):
+    subs = ctx.store.message_start_subscriptions(tenant_id=message.tenant_id, name=message.name)
+    for sub in subs:
         if sub.bpmn_process_id in served:
             continue
         key = _start_by_message(ctx, sub, message)
@@ -179,22 +181,9 @@ def start_buffered_after(process_id: str, tenant_id: str, definition_key: int) -
 
     with transaction.atomic():
         ctx = CommandContext(service.clock.now())
-        subs = MessageStartSubscription.objects.filter(
-            bpmn_process_id=process_id, definition__tenant_id=tenant_id
-        ).select_related("definition")
+        subs = ctx.store.message_start_subscriptions(tenant_id=tenant_id, process_id=process_id)
         for sub in subs:
-            used = MessageCorrelation.objects.filter(bpmn_process_id=process_id).values(
-                "message_key"
-            )
-            candidates = (
-                Message.objects.filter(
-                    name=sub.message_name, tenant_id=tenant_id, expires_at__gt=ctx.now
-                )
-                .exclude(correlation_key="")
-                .exclude(key__in=used)
-                .order_by("key")
-            )
-            for message in candidates:
+            for message in ctx.store.messages_blocked_by_key(sub, tenant_id, ctx.now):
                 if _start_by_message(ctx, sub, message) is not None:
                     break
         service._after_commit(ctx)

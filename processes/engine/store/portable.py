@@ -25,6 +25,7 @@ from processes.models import (
     Job,
     Message,
     MessageCorrelation,
+    MessageStartSubscription,
     MessageSubscription,
     ProcessDefinition,
     Record,
@@ -162,6 +163,30 @@ class Store:
             data__message_start_key=correlation_key,
         ).exists()
 
+    def root(self, key: int) -> ElementInstance | None:
+        """An element instance read without a lock (a parent looked at from its child)."""
+        return ElementInstance.objects.filter(key=key).first()
+
+    def children_to_resume(self, keys: list[int] | None, limit: int) -> list[tuple[int, int]]:
+        """(child root key, parent key) of children with a parent continuation recorded."""
+        query = ElementInstance.objects.filter(element_type="PROCESS", data__has_key="to_parent")
+        if keys is not None:
+            query = query.filter(key__in=keys)
+        rows = query.values_list("key", "parent_process_instance_key")[:limit]
+        return [(key, parent) for key, parent in rows if parent is not None]
+
+    def lock_child_to_resume(self, key: int) -> ElementInstance | None:
+        return (
+            ElementInstance.objects.select_for_update()
+            .filter(key=key, data__has_key="to_parent")
+            .first()
+        )
+
+    def save_instance_data_row(self, ei: ElementInstance) -> None:
+        """Write the runtime state of an instance read with the ORM (its row is locked)."""
+        sync_runtime(ei)
+        ei.save(update_fields=["data"])
+
     # ------------------------------------------------------------------ definitions
     def latest_definition_key(self, tenant_id: str, process_id: str) -> int | None:
         return (
@@ -170,6 +195,74 @@ class Store:
             .values_list("key", flat=True)
             .first()
         )
+
+    def called_definition(
+        self,
+        tenant_id: str,
+        process_id: str,
+        *,
+        deployment_key: int | None = None,
+        version_tag: str | None = None,
+    ) -> ProcessDefinition | None:
+        """The latest definition of ``process_id`` (in a deployment, or with a version tag)."""
+        query = ProcessDefinition.objects.filter(tenant_id=tenant_id, bpmn_process_id=process_id)
+        if deployment_key is not None:
+            query = query.filter(deployment_key=deployment_key)
+        if version_tag is not None:
+            query = query.filter(version_tag=version_tag)
+        return query.order_by("-version").first()
+
+    # ------------------------------------------------------------------ start events
+    def retire_start_events(self, definition: ProcessDefinition) -> None:
+        """Older versions' timer and message start events stop listening."""
+        older = ProcessDefinition.objects.filter(
+            tenant_id=definition.tenant_id, bpmn_process_id=definition.bpmn_process_id
+        ).exclude(key=definition.key)
+        Timer.objects.filter(process_instance_key__isnull=True, definition__in=older).delete()
+        MessageStartSubscription.objects.filter(definition__in=older).delete()
+
+    def add(self, obj: models.Model) -> None:
+        """Insert one row now (as ``Model.objects.create``)."""
+        obj.save(force_insert=True)
+
+    def advance_timer(self, timer: Timer, again: tuple[dt.datetime, int | None] | None) -> None:
+        """A fired timer: deleted, or due again at ``again`` (due date, repetitions left)."""
+        if again is None:
+            timer.delete()
+        else:
+            timer.due_at, timer.repetitions = again
+            timer.save(update_fields=["due_at", "repetitions"])
+
+    def message_start_subscriptions(
+        self, *, tenant_id: str, name: str | None = None, process_id: str | None = None
+    ) -> list[MessageStartSubscription]:
+        query = MessageStartSubscription.objects.filter(definition__tenant_id=tenant_id)
+        if name is not None:
+            query = query.filter(message_name=name)
+        if process_id is not None:
+            query = query.filter(bpmn_process_id=process_id)
+        return list(query.select_related("definition").order_by("id"))
+
+    def is_correlated(self, message_key: int, process_id: str) -> bool:
+        """Whether the message went to ``process_id`` already (once per process id)."""
+        return MessageCorrelation.objects.filter(
+            message_key=message_key, bpmn_process_id=process_id
+        ).exists()
+
+    def messages_blocked_by_key(
+        self, sub: MessageStartSubscription, tenant_id: str, now: dt.datetime
+    ) -> list[Message]:
+        """Unexpired messages with a correlation key not yet used by the process, oldest first."""
+        used = MessageCorrelation.objects.filter(bpmn_process_id=sub.bpmn_process_id).values(
+            "message_key"
+        )
+        candidates = (
+            Message.objects.filter(name=sub.message_name, tenant_id=tenant_id, expires_at__gt=now)
+            .exclude(correlation_key="")
+            .exclude(key__in=used)
+            .order_by("key")
+        )
+        return list(candidates)
 
     # ------------------------------------------------------------------ jobs
     def lock_and_complete_job(
