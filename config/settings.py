@@ -87,6 +87,10 @@ TEMPLATES = [
         },
     },
 ]
+if django.VERSION < (6, 0):
+    # django-template-partials 25.x only wraps the loaders; its tags ({% partialdef %},
+    # {% partial %}) must be loaded, as Django 6 has them built in.
+    TEMPLATES[0]["OPTIONS"]["builtins"] = ["template_partials.templatetags.partials"]
 
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
