@@ -22,10 +22,38 @@ def require_service(env_var: str, what: str) -> str:
     return value
 
 
+# Tests with these marks need a service CI provides: there a skip of theirs is a failure.
+CI_SERVICE_MARKS = ("postgres", "redis", "browser")
+
+
+def ci_failure_for_skip(marks: set[str], reason: str, *, in_ci: bool = IN_CI) -> str | None:
+    """Why a skipped test fails instead (in CI, with a service mark), or None (skip stands)."""
+    needed = [mark for mark in CI_SERVICE_MARKS if mark in marks]
+    if not in_ci or not needed:
+        return None
+    return f"skipped in CI, which provides {', '.join(needed)}: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    outcome = yield
+    report = outcome.get_result()
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    failure = ci_failure_for_skip({mark.name for mark in item.iter_markers()}, reason)
+    if failure:
+        report.outcome = "failed"
+        report.longrepr = failure
+
+
 @pytest.fixture
 def redis_url() -> str:
     url = require_service("CELERY_BROKER_URL", "Redis")
     if not url.startswith("redis"):
+        if IN_CI:
+            pytest.fail(f"Redis is required in CI but CELERY_BROKER_URL is {url!r}")
         pytest.skip("broker is not Redis")
     return url
 
