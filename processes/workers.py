@@ -126,7 +126,8 @@ class WorkerPool:
                             from processes.engine import service
 
                             service.expire_messages()
-                        # Call-activity parents that were busy when their child ended (§1.12).
+                        # Call-activity parents that were busy when their child ended:
+                        # https://docs.camunda.io/docs/components/modeler/bpmn/call-activities/
                         from processes.engine.extensions import resume_completed_children
 
                         resume_completed_children()

@@ -52,7 +52,8 @@ def _no_content() -> Response:
     return Response(status=NO_CONTENT)
 
 
-# ---------------------------------------------------------------------- deployments (§1)
+# -------------------------------------------------------------------------------------- deployments
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/create-deployment/
 class DeploymentsView(EngineApiView):
     parser_classes = [MultiPartParser]
 
@@ -84,7 +85,8 @@ class DeploymentsView(EngineApiView):
         )
 
 
-# ---------------------------------------------------------------------- process instances (§2-4)
+# -------------------------------------------------------------------------------- process instances
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/create-process-instance/
 class ProcessInstancesView(EngineApiView):
     @_schema("createProcessInstance")
     def post(self, request: Request) -> Response:
@@ -230,7 +232,8 @@ class ProcessInstanceIncidentSearchView(EngineApiView):
         )
 
 
-# ---------------------------------------------------------------------- element instances (§5, §11)
+# -------------------------------------------------------------------------------- element instances
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/search-element-instances/
 class ElementInstanceSearchView(EngineApiView):
     @_schema("searchElementInstances")
     def post(self, request: Request) -> Response:
@@ -270,7 +273,8 @@ class ElementInstanceVariablesView(EngineApiView):
         return _no_content()
 
 
-# ---------------------------------------------------------------------- messages (§6)
+# ----------------------------------------------------------------------------------------- messages
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/publish-message/
 class MessagePublicationView(EngineApiView):
     @_schema("publishMessage")
     def post(self, request: Request) -> Response:
@@ -324,7 +328,8 @@ class MessageCorrelationView(EngineApiView):
         )
 
 
-# ---------------------------------------------------------------------- jobs (§7, §8)
+# --------------------------------------------------------------------------------------------- jobs
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/activate-jobs/
 class JobActivationView(EngineApiView):
     @_schema("activateJobs")
     def post(self, request: Request) -> Response:
@@ -449,7 +454,8 @@ class JobView(EngineApiView):
         return _no_content()
 
 
-# ---------------------------------------------------------------------- user tasks (§9)
+# --------------------------------------------------------------------------------------- user tasks
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/search-user-tasks/
 class UserTaskSearchView(EngineApiView):
     @_schema("searchUserTasks")
     def post(self, request: Request) -> Response:
@@ -545,7 +551,8 @@ class UserTaskAssigneeView(EngineApiView):
         return _no_content()
 
 
-# ---------------------------------------------------------------------- incidents (§10)
+# ---------------------------------------------------------------------------------------- incidents
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/search-incidents/
 class IncidentSearchView(EngineApiView):
     @_schema("searchIncidents")
     def post(self, request: Request) -> Response:
@@ -573,7 +580,8 @@ class IncidentResolutionView(EngineApiView):
         return _no_content()
 
 
-# ---------------------------------------------------------------------- variables (§11)
+# ---------------------------------------------------------------------------------------- variables
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/search-variables/
 class VariableSearchView(EngineApiView):
     @_schema("searchVariables")
     def post(self, request: Request) -> Response:
@@ -601,7 +609,8 @@ class VariableView(EngineApiView):
         return Response(res.render_variable(variable))
 
 
-# ---------------------------------------------------------------------- clock (§12)
+# -------------------------------------------------------------------------------------------- clock
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/pin-clock/
 class ClockControlledView(EngineApiView):
     """Only served when the engine clock is controlled (tests and demos)."""
 
