@@ -72,6 +72,10 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 
+# Django 6 has {% partialdef %} and {% partial %} built in. On 5.2 they come from
+# django-template-partials, whose 25.x releases only wrap the loaders: the tags are added here.
+TEMPLATE_BUILTINS = ["template_partials.templatetags.partials"] if django.VERSION < (6, 0) else []
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -84,13 +88,10 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "config.navigation.navigation",
             ],
+            "builtins": TEMPLATE_BUILTINS,
         },
     },
 ]
-if django.VERSION < (6, 0):
-    # django-template-partials 25.x only wraps the loaders; its tags ({% partialdef %},
-    # {% partial %}) must be loaded, as Django 6 has them built in.
-    TEMPLATES[0]["OPTIONS"]["builtins"] = ["template_partials.templatetags.partials"]
 
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"

@@ -60,14 +60,19 @@ def enqueue_jobs(job_keys: dict[int, str]) -> int:
     return sent
 
 
+def dispatch_created_jobs(job_keys: dict[int, str]) -> None:
+    """The engine's after-commit listener: enqueue the jobs a command created."""
+    enqueue_jobs(job_keys)
+
+
 def install_dispatch() -> bool:
     """Enqueue new jobs after commit when a broker is configured; True when installed."""
     from processes.engine import service
 
     if not settings.CELERY_BROKER_URL:
         return False
-    if enqueue_jobs not in service.JOB_KEYS_CREATED_LISTENERS:
-        service.JOB_KEYS_CREATED_LISTENERS.append(enqueue_jobs)
+    if dispatch_created_jobs not in service.JOB_KEYS_CREATED_LISTENERS:
+        service.JOB_KEYS_CREATED_LISTENERS.append(dispatch_created_jobs)
     return True
 
 

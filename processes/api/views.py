@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -62,7 +62,8 @@ class DeploymentsView(EngineApiView):
         files = request.FILES.getlist("resources")
         if not files:
             raise ValidationFailed("No resources provided")
-        tenant_id = request.data.get("tenantId") or DEFAULT_TENANT
+        form = request.data  # multipart: a QueryDict
+        tenant_id = (form.get("tenantId") if isinstance(form, Mapping) else None) or DEFAULT_TENANT
         resources = [(upload.name, upload.read()) for upload in files]
         deployment_key, deployed = service.deploy(resources, tenant_id=tenant_id)
         return Response(
@@ -338,6 +339,7 @@ class JobActivationView(EngineApiView):
         job_type = body.get("type")
         if not isinstance(job_type, str) or not job_type.strip():
             violations.append("No type provided")
+            job_type = ""
         for name in ("timeout", "maxJobsToActivate"):
             value = body.get(name)
             if value is None:
@@ -614,7 +616,7 @@ class VariableView(EngineApiView):
 class ClockControlledView(EngineApiView):
     """Only served when the engine clock is controlled (tests and demos)."""
 
-    def initial(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if not getattr(settings, "ENGINE_CLOCK_CONTROLLED", False):
             raise ApiError(403, "FORBIDDEN", "clock is not controlled")

@@ -35,8 +35,8 @@ def own_queue(redis_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def all_tasks() -> None:
-    """Every app's ``tasks.py`` imported, as a worker does at start."""
+def all_tasks(db) -> None:
+    """Every app's ``tasks.py`` imported, as a worker does at start (Django's checks run)."""
     app.loader.import_default_modules()
     assert {"processes.tick", "vendors.retry_webhook_events"} <= set(app.tasks)
 
