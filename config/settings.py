@@ -109,6 +109,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
 else:
+    # PostgreSQL: each process draws its connections from a bounded pool (psycopg_pool) instead
+    # of keeping one per thread, so a burst of requests waits for a connection rather than
+    # exhausting the server's. Django requires CONN_MAX_AGE 0 with a pool. 0 turns pooling off.
+    DATABASE_POOL_MAX_SIZE = int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10"))
+    if DATABASE_POOL_MAX_SIZE > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(2, DATABASE_POOL_MAX_SIZE),
+            "max_size": DATABASE_POOL_MAX_SIZE,
+            # Seconds a request waits for a free connection before it fails.
+            "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "30")),
+        }
     # One test database per test run, so that runs side by side do not drop each other's.
     DATABASES["default"]["TEST"] = {
         "NAME": os.environ.get("TEST_DATABASE_NAME")

@@ -12,6 +12,20 @@ pytest_plugins = ["processes.testing.fixtures"]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The test process itself connects without psycopg's pool (before any connection opens).
+
+    Celery workers started inside the test process (``start_worker``) close the test thread's
+    connection, and the next query on a pooled connection then never returns. The pool is
+    tested against a real server process in ``tests/config/test_database_pool.py``.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database.get("OPTIONS", {}).pop("pool", None) is not None:
+        database["CONN_MAX_AGE"] = 0
+
+
 def require_service(env_var: str, what: str) -> str:
     """The service URL from the environment; skipped locally when unset, a failure in CI."""
     value = os.environ.get(env_var, "")
