@@ -189,6 +189,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # tasks; jobs.execute_job still drops a connection that broke or outlived CONN_MAX_AGE.
 CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "200"))
 
+# The engine ticker's heartbeat (processes.heartbeat): shared through Redis when the broker is
+# Redis (beat's ticks run in a worker process), else in the memory of the one serving process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ticker": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CELERY_BROKER_URL}
+        if CELERY_BROKER_URL.startswith("redis")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ticker"}
+    ),
+}
+
 # In-process workers (threads in the web process) when no broker is configured.
 INPROCESS_WORKERS = env_bool("INPROCESS_WORKERS", not CELERY_BROKER_URL)
 

@@ -116,6 +116,7 @@ def due_jobs(limit: int = SWEEP_BATCH) -> dict[int, str]:
 @shared_task(name="processes.tick", time_limit=60, soft_time_limit=50, ignore_result=True)
 def tick() -> dict[str, int]:
     """Fire due timers, expire messages, re-enqueue due jobs (run every second)."""
+    from processes import heartbeat
     from processes.engine import service
     from processes.engine.extensions import resume_completed_children
 
@@ -123,4 +124,5 @@ def tick() -> dict[str, int]:
     expired = service.expire_messages()
     resumed = resume_completed_children()
     enqueued = enqueue_jobs(due_jobs())
+    heartbeat.record_tick()  # a sweep that completed, not one that failed
     return {"timers": fired, "messages": expired, "jobs": enqueued, "resumed": resumed}

@@ -109,7 +109,9 @@ class WorkerPool:
 
     # ------------------------------------------------------------------ threads
     def _tick_loop(self) -> None:
-        last_expiry = last_timers = 0.0
+        from processes import heartbeat
+
+        last_expiry = last_timers = last_beat = 0.0
         try:
             while not self._stopping.is_set():
                 self._wake.clear()
@@ -134,6 +136,9 @@ class WorkerPool:
                         for hook in PERIODIC_HOOKS:
                             hook()
                     activated = self._activate()
+                    if time.monotonic() - last_beat >= 1.0:  # a completed round, once a second
+                        last_beat = time.monotonic()
+                        heartbeat.record_tick()
                 except Exception:
                     self.errors += 1
                     logger.exception("In-process ticker failed; retrying")
