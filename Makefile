@@ -1,13 +1,18 @@
 # Orderly: `make run` serves the back-office with demo data; `make test` runs the whole suite.
 # Both create .venv and install on first use. Python 3.12+ is preferred (Django 6); with only
 # Python 3.11 the project installs Django 5.2 LTS plus django-template-partials instead.
+# A second interpreter in its own virtualenv: `make test PYTHON=python3.11 VENV=.venv-py311`.
+# A subset: `make test PYTEST_ARGS='tests/processes -m "not postgres"'`; a subset that selects
+# no test fails (pytest's exit code 5) unless ALLOW_NO_TESTS=1.
 
 SHELL := /bin/bash
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+PYTEST_ARGS ?=
+export PYTEST_ARGS
 
 # First interpreter >= 3.12 found (also in pyenv's versions folder), else python3.
 PYTHON ?= $(shell for c in python3.13 python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV) python3 python; do \
@@ -34,7 +39,11 @@ run: install
 	$(PY) manage.py serve $(HOST):$(PORT)
 
 test: install
-	$(BIN)/pytest
+	@status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then \
+		echo "pytest selected no tests (PYTEST_ARGS=$$PYTEST_ARGS)"; \
+		if [ -n "$(ALLOW_NO_TESTS)" ]; then status=0; fi; \
+	fi; exit $$status
 
 lint: install
 	$(BIN)/ruff check .
@@ -71,4 +80,4 @@ bench: install
 	$(PY) bench/engine.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .test-db.sqlite3*
+	rm -rf $(VENV) .venv-py311 .pytest_cache .test-db*.sqlite3*

@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, Task
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -34,3 +34,21 @@ app.conf.beat_schedule = {
         "options": {"expires": 50},
     },
 }
+
+
+def time_limit_problems(celery_app: Celery) -> list[str]:
+    """Tasks whose soft time limit (their own or the global one) is above their hard limit.
+
+    Celery refuses to send such a task (``apply_async`` raises ``ValueError``), so beat would log
+    "Couldn't apply scheduled task" on every beat and the task would never run. A task that sets
+    ``time_limit`` below ``CELERY_TASK_SOFT_TIME_LIMIT`` must set its own ``soft_time_limit``.
+    """
+    problems = []
+    for name, task in sorted(celery_app.tasks.items()):
+        if not isinstance(task, Task):
+            continue
+        hard = task.time_limit or celery_app.conf.task_time_limit
+        soft = task.soft_time_limit or celery_app.conf.task_soft_time_limit
+        if hard and soft and soft > hard:
+            problems.append(f"{name}: soft time limit {soft} s is above its time limit {hard} s")
+    return problems

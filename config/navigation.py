@@ -81,7 +81,14 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "user_role_names": []}
-    return {
+    roles = user_roles(user)
+    context = {
         "nav_items": nav_for(user, request.path),
-        "user_role_names": sorted(user_roles(user)),
+        "user_role_names": sorted(roles),
+        "ticker_warning": "",
     }
+    if roles & STAFF:
+        from processes.heartbeat import ticker_warning
+
+        context["ticker_warning"] = ticker_warning()
+    return context

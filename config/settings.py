@@ -72,6 +72,10 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "config.urls"
 
+# Django 6 has {% partialdef %} and {% partial %} built in. On 5.2 they come from
+# django-template-partials, whose 25.x releases only wrap the loaders: the tags are added here.
+TEMPLATE_BUILTINS = ["template_partials.templatetags.partials"] if django.VERSION < (6, 0) else []
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -84,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "config.navigation.navigation",
             ],
+            "builtins": TEMPLATE_BUILTINS,
         },
     },
 ]
@@ -104,6 +109,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
 else:
+    # PostgreSQL: each process draws its connections from a bounded pool (psycopg_pool) instead
+    # of keeping one per thread, so a burst of requests waits for a connection rather than
+    # exhausting the server's. Django requires CONN_MAX_AGE 0 with a pool. 0 turns pooling off.
+    DATABASE_POOL_MAX_SIZE = int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10"))
+    if DATABASE_POOL_MAX_SIZE > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(2, DATABASE_POOL_MAX_SIZE),
+            "max_size": DATABASE_POOL_MAX_SIZE,
+            # Seconds a request waits for a free connection before it fails.
+            "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "30")),
+        }
     # One test database per test run, so that runs side by side do not drop each other's.
     DATABASES["default"]["TEST"] = {
         "NAME": os.environ.get("TEST_DATABASE_NAME")
@@ -177,6 +194,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # reuse it: a new PostgreSQL connection per job costs more than the job. Reuse it for this many
 # tasks; jobs.execute_job still drops a connection that broke or outlived CONN_MAX_AGE.
 CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "200"))
+
+# The engine ticker's heartbeat (processes.heartbeat): shared through Redis when the broker is
+# Redis (beat's ticks run in a worker process), else in the memory of the one serving process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ticker": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CELERY_BROKER_URL}
+        if CELERY_BROKER_URL.startswith("redis")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ticker"}
+    ),
+}
 
 # In-process workers (threads in the web process) when no broker is configured.
 INPROCESS_WORKERS = env_bool("INPROCESS_WORKERS", not CELERY_BROKER_URL)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.middleware import HtmxDetails
 
 
 def safe_next(request: HttpRequest, candidate: str | None, fallback: str) -> str:
@@ -14,3 +15,9 @@ def safe_next(request: HttpRequest, candidate: str | None, fallback: str) -> str
     ):
         return candidate
     return fallback
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that went through django-htmx's middleware (for type checking views)."""
+
+    htmx: HtmxDetails

@@ -28,6 +28,7 @@ periodic ``retry_webhook_events`` acts on it again.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -181,7 +182,7 @@ def webhook_event_process(*, event: WebhookEvent) -> str:
 
 def retry_webhook_events(*, older_than_seconds: int = 30, limit: int = 200) -> dict[str, int]:
     """Act again on events left FAILED (or RECEIVED and stale: the process died mid-way)."""
-    stale = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    stale = timezone.now() - dt.timedelta(seconds=older_than_seconds)
     pending = WebhookEvent.objects.filter(
         Q(status=WebhookEvent.S.FAILED) | Q(status=WebhookEvent.S.RECEIVED, received_at__lt=stale),
         attempts__lt=MAX_ATTEMPTS,

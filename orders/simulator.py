@@ -9,6 +9,7 @@ reject. It is off when ``SIMULATOR=off`` (setting or environment) and only runs 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -94,7 +95,7 @@ class Simulator:
         # A per-sub-order delay that stays the same across ticks (seeded by the sub-order).
         low, high = bounds
         delay = random.Random(f"{self.config.seed}:{key}").randint(low, high)
-        return since is not None and timezone.now() >= since + timezone.timedelta(seconds=delay)
+        return since is not None and timezone.now() >= since + dt.timedelta(seconds=delay)
 
     def _fate(self, sub_order: VendorSubOrder) -> str:
         roll = random.Random(f"{self.config.seed}:fate:{sub_order.number}").random()

@@ -60,14 +60,19 @@ def enqueue_jobs(job_keys: dict[int, str]) -> int:
     return sent
 
 
+def dispatch_created_jobs(job_keys: dict[int, str]) -> None:
+    """The engine's after-commit listener: enqueue the jobs a command created."""
+    enqueue_jobs(job_keys)
+
+
 def install_dispatch() -> bool:
     """Enqueue new jobs after commit when a broker is configured; True when installed."""
     from processes.engine import service
 
     if not settings.CELERY_BROKER_URL:
         return False
-    if enqueue_jobs not in service.JOB_KEYS_CREATED_LISTENERS:
-        service.JOB_KEYS_CREATED_LISTENERS.append(enqueue_jobs)
+    if dispatch_created_jobs not in service.JOB_KEYS_CREATED_LISTENERS:
+        service.JOB_KEYS_CREATED_LISTENERS.append(dispatch_created_jobs)
     return True
 
 
@@ -111,6 +116,7 @@ def due_jobs(limit: int = SWEEP_BATCH) -> dict[int, str]:
 @shared_task(name="processes.tick", time_limit=60, soft_time_limit=50, ignore_result=True)
 def tick() -> dict[str, int]:
     """Fire due timers, expire messages, re-enqueue due jobs (run every second)."""
+    from processes import heartbeat
     from processes.engine import service
     from processes.engine.service import resume_completed_children
 
@@ -118,4 +124,5 @@ def tick() -> dict[str, int]:
     expired = service.expire_messages()
     resumed = resume_completed_children()
     enqueued = enqueue_jobs(due_jobs())
+    heartbeat.record_tick()  # a sweep that completed, not one that failed
     return {"timers": fired, "messages": expired, "jobs": enqueued, "resumed": resumed}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from config.roles import MANAGERS, SUPPORT, has_role, role_required, staff_required
-from core.http import safe_next
+from core.http import HtmxHttpRequest, safe_next
 
 from . import port, selectors
 from .diagram import describe, render_svg
@@ -33,7 +33,7 @@ def _actor(request: HttpRequest) -> str:
 
 
 def _back(request: HttpRequest, fallback: str) -> HttpResponse:
-    if request.htmx:
+    if cast(HtmxHttpRequest, request).htmx:
         return HttpResponseClientRedirect(fallback)
     return redirect(fallback)
 
@@ -330,7 +330,7 @@ def process_detail(request: HttpRequest, key: int) -> HttpResponse:
 
 @require_GET
 @staff_required
-def instance_detail(request: HttpRequest, key: int) -> HttpResponse:
+def instance_detail(request: HtmxHttpRequest, key: int) -> HttpResponse:
     detail = selectors.instance_detail(key)
     if detail is None:
         raise Http404("No such process instance.")

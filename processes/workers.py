@@ -109,7 +109,9 @@ class WorkerPool:
 
     # ------------------------------------------------------------------ threads
     def _tick_loop(self) -> None:
-        last_expiry = last_timers = 0.0
+        from processes import heartbeat
+
+        last_expiry = last_timers = last_beat = 0.0
         try:
             while not self._stopping.is_set():
                 self._wake.clear()
@@ -126,13 +128,17 @@ class WorkerPool:
                             from processes.engine import service
 
                             service.expire_messages()
-                        # Call-activity parents that were busy when their child ended (§1.12).
+                        # Call-activity parents that were busy when their child ended:
+                        # https://docs.camunda.io/docs/components/modeler/bpmn/call-activities/
                         from processes.engine.service import resume_completed_children
 
                         resume_completed_children()
                         for hook in PERIODIC_HOOKS:
                             hook()
                     activated = self._activate()
+                    if time.monotonic() - last_beat >= 1.0:  # a completed round, once a second
+                        last_beat = time.monotonic()
+                        heartbeat.record_tick()
                 except Exception:
                     self.errors += 1
                     logger.exception("In-process ticker failed; retrying")

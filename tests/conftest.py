@@ -12,6 +12,20 @@ pytest_plugins = ["processes.testing.fixtures"]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The test process itself connects without psycopg's pool (before any connection opens).
+
+    Celery workers started inside the test process (``start_worker``) close the test thread's
+    connection, and the next query on a pooled connection then never returns. The pool is
+    tested against a real server process in ``tests/config/test_database_pool.py``.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database.get("OPTIONS", {}).pop("pool", None) is not None:
+        database["CONN_MAX_AGE"] = 0
+
+
 def require_service(env_var: str, what: str) -> str:
     """The service URL from the environment; skipped locally when unset, a failure in CI."""
     value = os.environ.get(env_var, "")
@@ -22,10 +36,38 @@ def require_service(env_var: str, what: str) -> str:
     return value
 
 
+# Tests with these marks need a service CI provides: there a skip of theirs is a failure.
+CI_SERVICE_MARKS = ("postgres", "redis", "browser")
+
+
+def ci_failure_for_skip(marks: set[str], reason: str, *, in_ci: bool = IN_CI) -> str | None:
+    """Why a skipped test fails instead (in CI, with a service mark), or None (skip stands)."""
+    needed = [mark for mark in CI_SERVICE_MARKS if mark in marks]
+    if not in_ci or not needed:
+        return None
+    return f"skipped in CI, which provides {', '.join(needed)}: {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    outcome = yield
+    report = outcome.get_result()
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    failure = ci_failure_for_skip({mark.name for mark in item.iter_markers()}, reason)
+    if failure:
+        report.outcome = "failed"
+        report.longrepr = failure
+
+
 @pytest.fixture
 def redis_url() -> str:
     url = require_service("CELERY_BROKER_URL", "Redis")
     if not url.startswith("redis"):
+        if IN_CI:
+            pytest.fail(f"Redis is required in CI but CELERY_BROKER_URL is {url!r}")
         pytest.skip("broker is not Redis")
     return url
 

@@ -10,6 +10,7 @@ answer is dropped by the engine while the first one is still buffered.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -102,7 +103,7 @@ def _mark_requested(*, sub_order_id: int, idempotency_key: str) -> VendorSubOrde
         return sub_order
     now = timezone.now()
     sub_order.requested_at = now
-    sub_order.sla_due_at = now + timezone.timedelta(hours=sub_order.vendor.sla_hours)
+    sub_order.sla_due_at = now + dt.timedelta(hours=sub_order.vendor.sla_hours)
     from_status = sub_order.status
     if sub_order.status == S.PENDING:
         sub_order.request()

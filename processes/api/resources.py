@@ -1,4 +1,7 @@
-"""Result shapes (§4, §5, §9, §10, §11) and the search specs of each resource."""
+"""Result shapes and search specs of each resource (process instances, element instances, user
+tasks, incidents, variables), as in Camunda's REST API reference:
+https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/
+"""
 
 from __future__ import annotations
 

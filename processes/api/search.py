@@ -1,4 +1,7 @@
-"""Search requests (§0.3): filters with the advanced operators, sort, offset and cursor pages."""
+"""Search requests: filters with the advanced operators, sort, offset and cursor pages.
+
+The request and response shapes of https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/orchestration-cluster-api-rest-data-fetching
+"""
 
 from __future__ import annotations
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -52,7 +52,8 @@ def _no_content() -> Response:
     return Response(status=NO_CONTENT)
 
 
-# ---------------------------------------------------------------------- deployments (§1)
+# -------------------------------------------------------------------------------------- deployments
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/create-deployment/
 class DeploymentsView(EngineApiView):
     parser_classes = [MultiPartParser]
 
@@ -61,7 +62,8 @@ class DeploymentsView(EngineApiView):
         files = request.FILES.getlist("resources")
         if not files:
             raise ValidationFailed("No resources provided")
-        tenant_id = request.data.get("tenantId") or DEFAULT_TENANT
+        form = request.data  # multipart: a QueryDict
+        tenant_id = (form.get("tenantId") if isinstance(form, Mapping) else None) or DEFAULT_TENANT
         resources = [(upload.name, upload.read()) for upload in files]
         deployment_key, deployed = service.deploy(resources, tenant_id=tenant_id)
         return Response(
@@ -84,7 +86,8 @@ class DeploymentsView(EngineApiView):
         )
 
 
-# ---------------------------------------------------------------------- process instances (§2-4)
+# -------------------------------------------------------------------------------- process instances
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/create-process-instance/
 class ProcessInstancesView(EngineApiView):
     @_schema("createProcessInstance")
     def post(self, request: Request) -> Response:
@@ -230,7 +233,8 @@ class ProcessInstanceIncidentSearchView(EngineApiView):
         )
 
 
-# ---------------------------------------------------------------------- element instances (§5, §11)
+# -------------------------------------------------------------------------------- element instances
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/search-element-instances/
 class ElementInstanceSearchView(EngineApiView):
     @_schema("searchElementInstances")
     def post(self, request: Request) -> Response:
@@ -270,7 +274,8 @@ class ElementInstanceVariablesView(EngineApiView):
         return _no_content()
 
 
-# ---------------------------------------------------------------------- messages (§6)
+# ----------------------------------------------------------------------------------------- messages
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/publish-message/
 class MessagePublicationView(EngineApiView):
     @_schema("publishMessage")
     def post(self, request: Request) -> Response:
@@ -324,7 +329,8 @@ class MessageCorrelationView(EngineApiView):
         )
 
 
-# ---------------------------------------------------------------------- jobs (§7, §8)
+# --------------------------------------------------------------------------------------------- jobs
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/activate-jobs/
 class JobActivationView(EngineApiView):
     @_schema("activateJobs")
     def post(self, request: Request) -> Response:
@@ -333,6 +339,7 @@ class JobActivationView(EngineApiView):
         job_type = body.get("type")
         if not isinstance(job_type, str) or not job_type.strip():
             violations.append("No type provided")
+            job_type = ""
         for name in ("timeout", "maxJobsToActivate"):
             value = body.get(name)
             if value is None:
@@ -449,7 +456,8 @@ class JobView(EngineApiView):
         return _no_content()
 
 
-# ---------------------------------------------------------------------- user tasks (§9)
+# --------------------------------------------------------------------------------------- user tasks
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/search-user-tasks/
 class UserTaskSearchView(EngineApiView):
     @_schema("searchUserTasks")
     def post(self, request: Request) -> Response:
@@ -545,7 +553,8 @@ class UserTaskAssigneeView(EngineApiView):
         return _no_content()
 
 
-# ---------------------------------------------------------------------- incidents (§10)
+# ---------------------------------------------------------------------------------------- incidents
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/search-incidents/
 class IncidentSearchView(EngineApiView):
     @_schema("searchIncidents")
     def post(self, request: Request) -> Response:
@@ -573,7 +582,8 @@ class IncidentResolutionView(EngineApiView):
         return _no_content()
 
 
-# ---------------------------------------------------------------------- variables (§11)
+# ---------------------------------------------------------------------------------------- variables
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/search-variables/
 class VariableSearchView(EngineApiView):
     @_schema("searchVariables")
     def post(self, request: Request) -> Response:
@@ -601,11 +611,12 @@ class VariableView(EngineApiView):
         return Response(res.render_variable(variable))
 
 
-# ---------------------------------------------------------------------- clock (§12)
+# -------------------------------------------------------------------------------------------- clock
+# https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/pin-clock/
 class ClockControlledView(EngineApiView):
     """Only served when the engine clock is controlled (tests and demos)."""
 
-    def initial(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if not getattr(settings, "ENGINE_CLOCK_CONTROLLED", False):
             raise ApiError(403, "FORBIDDEN", "clock is not controlled")

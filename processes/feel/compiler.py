@@ -551,7 +551,7 @@ class Compiler:
                     return None
                 if positional is not None:
                     return invoke(s, name, overloads, [f(s) for f in positional], None)
-                return invoke(s, name, overloads, None, {k: f(s) for k, f in named.items()})
+                return invoke(s, name, overloads, None, {k: f(s) for k, f in (named or {}).items()})
 
             if overloads is not None and positional is not None:
                 # Fast path: resolve the built-in overload once.

@@ -188,6 +188,8 @@ def add_months(value: Any, months: int) -> Any:
 def months_between(a: dt.date, b: dt.date) -> int:
     """Whole months from ``a`` to ``b`` (Java ``Period.between`` semantics, total months)."""
     months = (b.year - a.year) * 12 + (b.month - a.month)
+    a_rest: tuple[int] | tuple[int, dt.time]
+    b_rest: tuple[int] | tuple[int, dt.time]
     if isinstance(a, dt.datetime) and isinstance(b, dt.datetime):
         a_rest = (a.day, a.time())
         b_rest = (b.day, b.time())

@@ -115,7 +115,12 @@ def years_and_months_duration(from_: Any, to: Any) -> Any:
         a = from_.date() if type(from_) is dt.datetime else from_
         b = to.date() if type(to) is dt.datetime else to
         return YearMonthDuration(months_between(a, b))
-    if type(from_) is dt.datetime and (from_.tzinfo is None) != (to.tzinfo is None):
+    # Here both are date-times or both are dates.
+    if (
+        isinstance(from_, dt.datetime)
+        and isinstance(to, dt.datetime)
+        and (from_.tzinfo is None) != (to.tzinfo is None)
+    ):
         raise InvalidArguments()
     return YearMonthDuration(months_between(from_, to))
 

@@ -53,7 +53,8 @@ def test_user_task_fixture(api: EngineClient) -> None:
     found = api.search("user-tasks", {"filter": {"candidateUser": "bob", "assignee": "ann"}})
     assert found["page"]["totalItems"] == 1
     api.post(f"user-tasks/{task['userTaskKey']}/completion", {"variables": {"approved": True}})
-    # A user task without <zeebe:userTask/> is a job for a task worker (Zeebe §8.5).
+    # A user task without <zeebe:userTask/> is a job for a task worker (job worker
+    # implementation: https://docs.camunda.io/docs/components/modeler/bpmn/user-tasks/).
     assert (
         api.search("user-tasks", {"filter": {"processInstanceKey": key, "state": "CREATED"}})[
             "items"

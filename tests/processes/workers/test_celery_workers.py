@@ -46,7 +46,7 @@ def celery_env(redis_url: str, settings, tmp_path: Path) -> Iterator[dict[str, s
     # The handlers exist here too: only types with a handler are enqueued.
     for job_type in ("wt-celery-a", "wt-celery-b", "wt-celery-slow"):
         assert jobs.spec_for(job_type) is not None, celery_handlers.__name__
-    was_installed = tasks.enqueue_jobs in service.JOB_KEYS_CREATED_LISTENERS
+    was_installed = tasks.dispatch_created_jobs in service.JOB_KEYS_CREATED_LISTENERS
     assert tasks.install_dispatch()
     env = dict(os.environ)
     env.update(
@@ -60,7 +60,7 @@ def celery_env(redis_url: str, settings, tmp_path: Path) -> Iterator[dict[str, s
     env.pop("WORKER_TEST_BLOCK", None)
     yield env
     if not was_installed:
-        service.JOB_KEYS_CREATED_LISTENERS.remove(tasks.enqueue_jobs)
+        service.JOB_KEYS_CREATED_LISTENERS.remove(tasks.dispatch_created_jobs)
 
 
 @pytest.fixture
@@ -142,3 +142,36 @@ def test_job_of_a_killed_worker_is_run_again_and_completed_once(start_worker, ce
     assert runs == [runs[0]] and runs[0].endswith(
         f"wt-celery-slow {key}:{job.element_instance_key}"
     )
+
+
+def test_the_documented_single_node_command_runs_the_engine_ticker(celery_env, tmp_path):
+    # given no heartbeat, and the README's one-node command: a worker with beat embedded
+    from django.core.cache import caches
+
+    from processes import heartbeat
+
+    assert "Redis" in type(caches[heartbeat.CACHE]).__name__  # shared with the worker
+    caches[heartbeat.CACHE].delete(heartbeat.KEY)
+    worker = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "config", "worker", "-B",
+            "-s", str(tmp_path / "beat-schedule"),
+            "-P", "solo", "-Q", celery_env["CELERY_TASK_QUEUE"],
+            "-n", f"beat-{uuid.uuid4().hex[:6]}@%h",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "--loglevel", "WARNING",
+        ],
+        cwd=REPO, env=celery_env,
+    )  # fmt: skip
+    try:
+        # then beat schedules processes.tick, the worker runs it and the warning clears
+        wait_until(lambda: heartbeat.last_tick() is not None, timeout=60, what="the ticker to run")
+        assert heartbeat.ticker_warning() == ""
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        caches[heartbeat.CACHE].delete(heartbeat.KEY)

@@ -84,3 +84,16 @@ def test_pool_fires_due_timers():
         key = service.create_instance(process_id="wt-timer").key
         assert Timer.objects.filter(process_instance_key=key).exists() or completed(key)
         wait_until(lambda: completed(key), what="the timer to fire")
+
+
+def test_pool_ticker_records_a_heartbeat_that_clears_the_warning():
+    from django.core.cache import caches
+
+    from processes import heartbeat
+
+    caches[heartbeat.CACHE].delete(heartbeat.KEY)
+    assert heartbeat.ticker_warning().startswith("Timers are not running")
+    with WorkerPool(threads=1, interval=0.05):
+        wait_until(lambda: heartbeat.last_tick() is not None, timeout=10, what="a heartbeat")
+    assert heartbeat.ticker_warning() == ""
+    caches[heartbeat.CACHE].delete(heartbeat.KEY)
