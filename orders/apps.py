@@ -12,3 +12,7 @@ class OrdersConfig(AppConfig):
 
         if order_link not in BUSINESS_LINKS:
             BUSINESS_LINKS.append(order_link)
+
+        from .customs.apps import customs_ready
+
+        customs_ready()

@@ -200,3 +200,35 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.event_id} {self.event_type}"
+
+
+# International fulfilment and customs (models in orders.customs, app label "orders").
+from .customs.models import (  # noqa: E402
+    AuditEntry,
+    CurrencyConversion,
+    CurrencyRate,
+    CustomsDocument,
+    CustomsTerritory,
+    DutyTaxLine,
+    DutyTaxRule,
+    ExporterProfile,
+    ExportRestriction,
+    InternationalShipment,
+    OriginCertificateRule,
+    ShipmentEvent,
+)
+
+__all__ = [
+    "AuditEntry",
+    "CurrencyConversion",
+    "CurrencyRate",
+    "CustomsDocument",
+    "CustomsTerritory",
+    "DutyTaxLine",
+    "DutyTaxRule",
+    "ExportRestriction",
+    "ExporterProfile",
+    "InternationalShipment",
+    "OriginCertificateRule",
+    "ShipmentEvent",
+]

@@ -11,6 +11,7 @@ answer is dropped by the engine while the first one is still buffered.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -36,6 +37,9 @@ VENDOR_SHIPPED = "vendor-shipped"
 VENDOR_CANCELLED = "vendor-cancelled"
 PACKAGE_DELIVERED = "package-delivered"
 VENDOR_API_TIMEOUT_SECONDS = 10
+# Called with the locked sub-order when its fulfilment is requested, in that transaction
+# (orders' customs opens the international shipment of a cross-border part).
+FULFILMENT_REQUESTED_HOOKS: list[Callable[[VendorSubOrder], None]] = []
 
 
 def _publish(name: str, sub_order: VendorSubOrder, variables: dict[str, Any]) -> None:
@@ -112,6 +116,8 @@ def _mark_requested(*, sub_order_id: int, idempotency_key: str) -> VendorSubOrde
         sub_order.request()
     sub_order.save()
     _record(sub_order, "fulfilment_requested", from_status, "", idempotency_key=idempotency_key)
+    for hook in FULFILMENT_REQUESTED_HOOKS:
+        hook(sub_order)
     return sub_order
 
 

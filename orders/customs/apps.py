@@ -1,0 +1,23 @@
+"""Wiring of the customs package into the orders app (called from ``OrdersConfig.ready``)."""
+
+from __future__ import annotations
+
+
+def customs_ready() -> None:
+    from processes.selectors import BUSINESS_LINKS
+    from vendors import services as vendor_services
+    from vendors.webhooks import WEBHOOK_ACTORS
+
+    from . import handlers, task_forms  # noqa: F401 (registers job handlers and the hold form)
+    from .services import shipment_open_on_fulfilment
+    from .views import shipment_link
+    from .webhooks import customs_webhook_event_act
+
+    if shipment_link not in BUSINESS_LINKS:
+        BUSINESS_LINKS.append(shipment_link)
+    hooks = vendor_services.FULFILMENT_REQUESTED_HOOKS
+    if shipment_open_on_fulfilment not in hooks:
+        hooks.append(shipment_open_on_fulfilment)
+    # The webhook retry sweep acts again on customs and international carrier events.
+    WEBHOOK_ACTORS["customs"] = customs_webhook_event_act
+    WEBHOOK_ACTORS["intl-carrier"] = customs_webhook_event_act
