@@ -178,6 +178,7 @@ def test_thresholds_compare_the_converted_value_and_record_the_rate(db):
     result = assess("GB", 15_882, currency="EUR")
     assert one(result, "vat").collected == "at_sale"
     purpose, conversion = result.conversions[0]
+    assert purpose == "goods value for thresholds"
     assert conversion.rate == Decimal("0.85") and conversion.rate_date == DAY
     assert conversion.converted_minor == 13_500
     result = assess("GB", 15_884, currency="EUR")  # GBP 135.01
