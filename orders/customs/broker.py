@@ -27,7 +27,10 @@ from vendors.webhooks import sign
 from .models import InternationalShipment, ShipmentEvent
 from .signing import broker_secret
 
-SANDBOX_DELAY = dt.timedelta(hours=6)
+
+def sandbox_delay() -> dt.timedelta:
+    """How long the sandbox broker takes to answer (``CUSTOMS_SANDBOX_DELAY_SECONDS``)."""
+    return dt.timedelta(seconds=int(getattr(settings, "CUSTOMS_SANDBOX_DELAY_SECONDS", 120)))
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ def sandbox_outcome(shipment: InternationalShipment) -> tuple[str, str, list[str
 def sandbox_due_updates(*, now: dt.datetime | None = None) -> list[tuple[str, bytes, str]]:
     """Signed ``customs-update`` webhooks due from the sandbox broker: (path, body, signature).
 
-    A shipment is answered ``SANDBOX_DELAY`` after its submission or its last update; the event
+    A shipment is answered ``sandbox_delay()`` after its submission or its last update; the event
     id is fixed per shipment and answer, so sending one twice is a duplicate.
     """
     now = now or timezone.now()
@@ -139,7 +142,7 @@ def sandbox_due_updates(*, now: dt.datetime | None = None) -> list[tuple[str, by
     due = []
     for shipment in waiting:
         last = shipment.customs_status_at or shipment.submitted_at
-        if last is None or last + SANDBOX_DELAY > now:
+        if last is None or last + sandbox_delay() > now:
             continue
         status, reason, missing = sandbox_outcome(shipment)
         count = ShipmentEvent.objects.filter(
