@@ -55,6 +55,22 @@ def customs_settings(settings):
     carriers.use_carrier(None)
 
 
+@pytest.fixture(autouse=True)
+def seeded_rules(request):
+    """The seeded rule set (a transactional test elsewhere may have flushed the migration's)."""
+    if "db" not in request.fixturenames and not request.node.get_closest_marker("django_db"):
+        return
+    request.getfixturevalue("db")
+    from orders.customs import seed
+    from orders.customs.models import CustomsTerritory, DutyTaxRule, ExportRestriction
+
+    seed.load(
+        territory_model=CustomsTerritory,
+        rule_model=DutyTaxRule,
+        restriction_model=ExportRestriction,
+    )
+
+
 @pytest.fixture
 def rates(db):
     today = dt.date.today()

@@ -36,7 +36,7 @@ def later(minutes: int) -> dt.datetime:
 def test_sandbox_answers_after_its_delay_and_the_carrier_delivers(deployed, shop, settings):
     settings.CUSTOMS_SANDBOX_DELAY_SECONDS = 600
     post = client_post(Client())
-    order, shipment = place(deployed, shop, country="JP")
+    _order, shipment = place(deployed, shop, country="JP")
     vendor_accepts(deployed, shipment)
     assert simulator.play_broker(post, now=later(5)) == 0  # not yet
 
