@@ -157,6 +157,10 @@ PROCESS_ENGINE = os.environ.get("PROCESS_ENGINE", "embedded")
 if PROCESS_ENGINE not in {"embedded", "zeebe"}:
     raise ImproperlyConfigured("PROCESS_ENGINE must be 'embedded' or 'zeebe'.")
 ZEEBE_ADDRESS = os.environ.get("ZEEBE_ADDRESS", "127.0.0.1:26500")
+# Camunda 8's REST API (v2): user tasks and the reads of the back-office pages on Zeebe.
+CAMUNDA_REST_ADDRESS = os.environ.get("CAMUNDA_REST_ADDRESS", "http://127.0.0.1:8080/v2")
+CAMUNDA_REST_USERNAME = os.environ.get("CAMUNDA_REST_USERNAME", "")
+CAMUNDA_REST_PASSWORD = os.environ.get("CAMUNDA_REST_PASSWORD", "")
 
 # Celery: no broker configured means jobs run in-process (the `make run` default).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

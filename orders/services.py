@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import ApplicationError
-from processes import engine
+from processes import port
 from vendors.models import Product, StockItem, Vendor, VendorSubOrder
 
 from .models import Charge, Customer, Order, OrderHistory, OrderLine, Refund
@@ -103,7 +103,7 @@ def publish_once(
     a vendor repeating an answer must not fail its webhook.
     """
     try:
-        engine.publish_message(
+        port.publish_message(
             name, correlation_key, variables=variables, ttl_ms=MESSAGE_TTL_MS, message_id=message_id
         )
     except Exception as error:
@@ -270,9 +270,7 @@ def order_process_start(*, order: Order) -> int:
         return int(order.process_instance_key)
     try:
         instance_key = int(
-            engine.start(
-                PROCESS_ID, order_process_variables(order=order), business_key=order.number
-            )
+            port.start(PROCESS_ID, order_process_variables(order=order), business_key=order.number)
         )
     except Exception as error:  # the engine's own error types stay behind the port
         raise EngineUnavailable(str(error)) from error

@@ -37,7 +37,7 @@ from orders.services import (
     history_write,
     publish_once,
 )
-from processes import engine
+from processes import port
 from vendors.models import Payout, PayoutHold, StockItem, VendorSubOrder
 
 from . import fraud
@@ -273,7 +273,7 @@ def return_process_start(*, return_request: ReturnRequest) -> int:
         return int(return_request.process_instance_key)
     try:
         key = int(
-            engine.start(
+            port.start(
                 PROCESS_ID,
                 return_process_variables(return_request=return_request),
                 business_key=return_request.number,

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from orders.models import WebhookEvent
-from processes import engine
+from processes import port
 from vendors.models import PayoutHold, VendorSubOrder
 from vendors.webhooks import SIGNATURE_HEADER, retry_webhook_events, sign, signature_valid
 
@@ -185,7 +185,7 @@ def test_engine_failure_keeps_the_event_failed_and_the_retry_acts_later(
     def engine_down(*args, **kwargs):
         raise ConnectionError("engine unavailable")
 
-    monkeypatch.setattr(engine, "publish_message", engine_down)
+    monkeypatch.setattr(port, "publish_message", engine_down)
     response = post_signed(
         client, vendor_url(market.acme), event(acme, "accepted"), market.acme.callback_secret
     )
