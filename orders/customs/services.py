@@ -22,13 +22,13 @@ from django.utils import timezone
 from core.errors import ApplicationError
 from orders import services as order_services
 from orders.models import Order, Refund
+from processes import port
 from vendors import services as vendor_services
 from vendors.models import VendorSubOrder
 
 from . import duties, rates
 from .broker import get_broker
 from .carriers import get_carrier
-from .engine_port import engine
 from .models import (
     CurrencyConversion,
     CustomsDocument,
@@ -183,7 +183,7 @@ def shipment_open(*, sub_order: VendorSubOrder) -> InternationalShipment | None:
     )
     try:
         key = int(
-            engine.start(
+            port.start(
                 PROCESS_ID, shipment_process_variables(shipment), business_key=shipment.number
             )
         )
@@ -395,15 +395,14 @@ def customer_notify(*, shipment_id: int, template: str, idempotency_key: str) ->
     )
     email = shipment.order.customer.email
     subject = f"Order {shipment.order.number}: your parcel {shipment.sub_order.number}"
-    transaction.on_commit(
-        lambda: send_mail(
-            subject,
-            body,
-            getattr(settings, "DEFAULT_FROM_EMAIL", None),
-            [email],
-            fail_silently=True,
-        )
-    )
+
+    def send() -> None:
+        try:
+            send_mail(subject, body, getattr(settings, "DEFAULT_FROM_EMAIL", None), [email])
+        except Exception:  # a mail outage must not undo what the process recorded
+            logger.warning("Customs e-mail to %s failed", email, exc_info=True)
+
+    transaction.on_commit(send)
     if template == "duties_due":
         shipment.duties_notice_sent_at = timezone.now()
         shipment.save(update_fields=["duties_notice_sent_at"])
