@@ -55,7 +55,7 @@ CUSTOMS_STATUSES = ("cleared", "held", "rejected")
 def _locked(shipment: InternationalShipment | int) -> InternationalShipment:
     pk = shipment if isinstance(shipment, int) else shipment.pk
     return (
-        InternationalShipment.objects.select_for_update()
+        InternationalShipment.objects.select_for_update(of=("self",))
         .select_related("order", "sub_order", "territory")
         .get(pk=pk)
     )
