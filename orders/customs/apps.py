@@ -8,7 +8,7 @@ def customs_ready() -> None:
     from vendors import services as vendor_services
     from vendors.webhooks import WEBHOOK_ACTORS
 
-    from . import handlers, task_forms  # noqa: F401 (registers job handlers and the hold form)
+    from . import admin, handlers, task_forms  # noqa: F401 (registers admin, handlers, form)
     from .services import shipment_open_on_fulfilment
     from .views import shipment_link
     from .webhooks import customs_webhook_event_act

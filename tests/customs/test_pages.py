@@ -145,3 +145,23 @@ def test_unknown_country_code_is_refused(manager, db):
         {"kind": "embargo", "country": "XX", "reason": "x", "valid_from": "2026-01-01"},
     )
     assert response.status_code == 400 and "ISO 3166" in response.content.decode()
+
+
+def test_certificate_of_origin_pdf_and_the_shipment_page(deployed, shop, support):
+    import datetime as dt
+
+    from orders.customs.models import OriginCertificateRule
+
+    OriginCertificateRule.objects.create(
+        destination="CH", reason="Preferential origin", valid_from=dt.date(2020, 1, 1)
+    )
+    _order, shipment = place(deployed, shop, country="CH", lines=[(shop.cable, 2)])
+    shipment.refresh_from_db()
+    url = reverse("customs:document", args=[shipment.number, "certificate_of_origin", "pdf"])
+    reader = PdfReader(io.BytesIO(support.get(url).content))
+    text = reader.pages[0].extract_text()
+    assert "Certificate of origin" in text and shipment.certificate_number in text
+    assert "Speaker cable 3 m" in text and "CN" in text and "Acme Audio GmbH" in text
+    page = support.get(reverse("customs:shipment", args=[shipment.number])).content.decode()
+    assert "origin_certificate_issued" in page and "Swiss import VAT 8.1%" in page
+    assert "With the customs broker" in page
