@@ -40,6 +40,9 @@ VENDOR_API_TIMEOUT_SECONDS = 10
 # Called with the locked sub-order when its fulfilment is requested, in that transaction
 # (orders' customs opens the international shipment of a cross-border part).
 FULFILMENT_REQUESTED_HOOKS: list[Callable[[VendorSubOrder], None]] = []
+# Called with the locked sub-order and the actor before it is marked shipped; a guard raises
+# ApplicationError to refuse (orders' customs: a cross-border part ships once cleared).
+SHIPMENT_GUARDS: list[Callable[[VendorSubOrder, str], None]] = []
 
 
 def _publish(name: str, sub_order: VendorSubOrder, variables: dict[str, Any]) -> None:
@@ -178,6 +181,8 @@ def sub_order_ship(
         return sub_order
     if sub_order.status not in (S.PENDING, S.REQUESTED, S.ACCEPTED):
         raise ApplicationError(f"Sub-order {sub_order.number} is {sub_order.status}.")
+    for guard in SHIPMENT_GUARDS:
+        guard(sub_order, actor)
     from_status = sub_order.status
     if sub_order.status == S.PENDING:
         sub_order.accept()

@@ -9,7 +9,7 @@ def customs_ready() -> None:
     from vendors.webhooks import WEBHOOK_ACTORS
 
     from . import admin, handlers, task_forms  # noqa: F401 (registers admin, handlers, form)
-    from .services import shipment_open_on_fulfilment
+    from .services import shipment_guard, shipment_open_on_fulfilment
     from .views import shipment_link
     from .webhooks import customs_webhook_event_act
 
@@ -18,6 +18,8 @@ def customs_ready() -> None:
     hooks = vendor_services.FULFILMENT_REQUESTED_HOOKS
     if shipment_open_on_fulfilment not in hooks:
         hooks.append(shipment_open_on_fulfilment)
+    if shipment_guard not in vendor_services.SHIPMENT_GUARDS:
+        vendor_services.SHIPMENT_GUARDS.append(shipment_guard)
     # The webhook retry sweep acts again on customs and international carrier events.
     WEBHOOK_ACTORS["customs"] = customs_webhook_event_act
     WEBHOOK_ACTORS["intl-carrier"] = customs_webhook_event_act

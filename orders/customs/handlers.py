@@ -111,10 +111,18 @@ def goods_return(job: Job) -> None:
 
 @job_handler("customs-carrier-book")
 def carrier_book(job: Job) -> dict[str, Any]:
-    shipment = services.carrier_book(
-        shipment_id=_shipment_id(job), idempotency_key=f"book:{job.idempotency_key}"
-    )
+    try:
+        shipment = services.carrier_book(
+            shipment_id=_shipment_id(job), idempotency_key=f"book:{job.idempotency_key}"
+        )
+    except services.PartCancelled as cancelled:
+        raise BpmnError("PART_CANCELLED", f"The vendor part is {cancelled}.") from cancelled
     return {"carrier": shipment.carrier, "trackingNumber": shipment.tracking_number}
+
+
+@job_handler("customs-shipment-withdraw")
+def shipment_withdraw(job: Job) -> None:
+    services.shipment_withdraw(shipment_id=_shipment_id(job))
 
 
 @job_handler("customs-tracking-check")

@@ -272,6 +272,7 @@ class ShipmentStatus(models.TextChoices):
     SHIPPED = "shipped", "With the international carrier"
     DELIVERED = "delivered", "Delivered"
     COMPENSATED = "compensated", "Refunded, goods returned"
+    WITHDRAWN = "withdrawn", "Withdrawn (part cancelled)"
 
 
 class InternationalShipment(ConcurrentTransitionMixin, models.Model):
@@ -372,6 +373,14 @@ class InternationalShipment(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=S.SHIPPED, target=S.DELIVERED)
     def deliver(self) -> None:
         """The carrier delivered it."""
+
+    @transition(
+        field=status,
+        source=[S.OPENED, S.ASSESSED, S.DOCUMENTED, S.SUBMITTED, S.HELD, S.CLEARED],
+        target=S.WITHDRAWN,
+    )
+    def withdraw(self) -> None:
+        """The vendor part was cancelled elsewhere; nothing is shipped."""
 
     @transition(field=status, source=S.REJECTED, target=S.COMPENSATED)
     def compensate(self) -> None:

@@ -200,6 +200,23 @@ def shipment_open_on_fulfilment(sub_order: VendorSubOrder) -> None:
     shipment_open(sub_order=sub_order)
 
 
+CUSTOMS_ACTOR = "customs"
+
+
+def shipment_guard(sub_order: VendorSubOrder, actor: str) -> None:
+    """A cross-border part is handed to the carrier by customs, once cleared, not by the vendor.
+
+    Registered as a guard on the vendors' shipping service.
+    """
+    shipment = InternationalShipment.objects.filter(sub_order=sub_order).first()
+    if shipment is None or actor == CUSTOMS_ACTOR:
+        return
+    raise ApplicationError(
+        f"{sub_order.number} crosses a border: it ships once customs clears it "
+        f"(shipment {shipment.number} is {shipment.get_status_display().lower()})."
+    )
+
+
 # ------------------------------------------------------------------------------ export check
 def restrictions_matching(
     *, country: str, region: str, hs_codes: list[str], day: dt.date
@@ -622,9 +639,19 @@ def part_cancel(*, shipment_id: int) -> VendorSubOrder:
 
 
 # ------------------------------------------------------------------------------ carrier
+class PartCancelled(Exception):
+    """The vendor part was cancelled elsewhere: there is nothing left to ship."""
+
+
 def carrier_book(*, shipment_id: int, idempotency_key: str) -> InternationalShipment:
     """Cleared: book the international carrier and mark the part shipped, once."""
     shipment = InternationalShipment.objects.select_related("sub_order").get(pk=shipment_id)
+    if shipment.sub_order.status in (
+        VendorSubOrder.S.REJECTED,
+        VendorSubOrder.S.FAILED,
+        VendorSubOrder.S.CANCELLED,
+    ):
+        raise PartCancelled(shipment.sub_order.get_status_display())
     if not shipment.tracking_number:
         sub_order = shipment.sub_order
         if sub_order.tracking_number:  # the vendor already handed it to a carrier
@@ -645,8 +672,19 @@ def carrier_book(*, shipment_id: int, idempotency_key: str) -> InternationalShip
         sub_order=shipment.sub_order,
         carrier=shipment.carrier,
         tracking_number=shipment.tracking_number,
-        actor="customs",
+        actor=CUSTOMS_ACTOR,
     )
+    return shipment
+
+
+@transaction.atomic
+def shipment_withdraw(*, shipment_id: int) -> InternationalShipment:
+    """The part was cancelled elsewhere (the whole order, support): the shipment ends, once."""
+    shipment = _locked(shipment_id)
+    if shipment.status != S.WITHDRAWN:
+        shipment.withdraw()
+        shipment.save()
+        _event(shipment, "withdrawn", part_status=shipment.sub_order.status)
     return shipment
 
 

@@ -266,3 +266,32 @@ def test_duplicate_and_out_of_order_broker_webhooks(deployed, shop):
     assert shipment.events.filter(event__in=["customs_update_stale", "customs_update_ignored"])
     assert len(instance.user_tasks("UserTask_customs_hold")) == 1
     instance.has_passed("Catch_customs_update", times=2)
+
+
+def test_a_vendor_cannot_ship_a_cross_border_part_before_clearance(deployed, shop):
+    from core.errors import ApplicationError
+    from vendors import services as vendor_services
+
+    _order, shipment = place(deployed, shop, country="US")
+    with pytest.raises(ApplicationError, match="ships once customs clears it"):
+        vendor_services.sub_order_ship(
+            sub_order=shipment.sub_order, carrier="dhl", tracking_number="1", actor="vendor:x"
+        )
+
+
+def test_whole_order_cancelled_meanwhile_withdraws_the_shipment(deployed, shop):
+    from orders import services as order_services
+
+    client = Client()
+    order, shipment = place(deployed, shop, country="US")
+    instance = deployed.instance(shipment.process_instance_key)
+    order_services.order_cancel_request(order=order, reason="Customer changed their mind")
+    deployed.run_handlers()
+    customs_update(client, shipment, "cleared", event_id="c1")
+    deployed.run_handlers()
+
+    instance.is_completed().has_passed("End_withdrawn").has_not_passed("Task_check_carrier")
+    shipment.refresh_from_db()
+    assert shipment.status == S.WITHDRAWN
+    assert Refund.objects.filter(order=order).count() == 1
+    assert Charge.objects.get(order=order).status == Charge.S.REFUNDED
