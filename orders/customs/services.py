@@ -697,6 +697,11 @@ def tracking_check(*, shipment_id: int, idempotency_key: str) -> str:
         return str(done.detail.get("status", ""))
     if shipment.tracking_status == "delivered":
         return "delivered"
+    if shipment.sub_order.status in (VendorSubOrder.S.DELIVERED, VendorSubOrder.S.COMPLETED):
+        # The carrier's delivery reached the vendor part through the marketplace's webhook.
+        shipment.tracking_status = "delivered"
+        shipment.save(update_fields=["tracking_status"])
+        return "delivered"
     status = get_carrier().track(
         tracking_number=shipment.tracking_number, checks_so_far=shipment.tracking_checks
     )

@@ -295,3 +295,18 @@ def test_whole_order_cancelled_meanwhile_withdraws_the_shipment(deployed, shop):
     assert shipment.status == S.WITHDRAWN
     assert Refund.objects.filter(order=order).count() == 1
     assert Charge.objects.get(order=order).status == Charge.S.REFUNDED
+
+
+def test_delivery_reported_on_the_marketplace_carrier_webhook_ends_tracking(deployed, shop):
+    from vendors import services as vendor_services
+
+    _order, shipment = place(deployed, shop, country="GB")
+    instance = deployed.instance(shipment.process_instance_key)
+    customs_update(Client(), shipment, "cleared", event_id="c1")
+    deployed.run_handlers()
+    shipment.refresh_from_db()
+    vendor_services.sub_order_deliver(sub_order=shipment.sub_order, actor="carrier:sandbox")
+    deployed.run_handlers()
+    deployed.increase_time(dt.timedelta(hours=24))
+    deployed.run_handlers()
+    instance.is_completed().has_passed("Task_check_carrier", times=1)
