@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from config.roles import MANAGERS, SUPPORT, has_role, role_required, staff_required
+from core.http import safe_next
 
 from . import port, selectors
 from .diagram import describe, render_svg
@@ -370,4 +371,5 @@ def instance_cancel(request: HttpRequest, key: int) -> HttpResponse:
         messages.success(request, "Process instance cancelled.")
     except PortError as rejection:
         messages.error(request, rejection.message)
-    return _back(request, request.POST.get("next") or reverse("processes:instance", args=[key]))
+    fallback = reverse("processes:instance", args=[key])
+    return _back(request, safe_next(request, request.POST.get("next"), fallback))

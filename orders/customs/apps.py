@@ -6,12 +6,11 @@ from __future__ import annotations
 def customs_ready() -> None:
     from processes.selectors import BUSINESS_LINKS
     from vendors import services as vendor_services
-    from vendors.webhooks import WEBHOOK_ACTORS
 
     from . import admin, handlers, task_forms  # noqa: F401 (registers admin, handlers, form)
     from .services import shipment_guard, shipment_open_on_fulfilment
     from .views import shipment_link
-    from .webhooks import customs_webhook_event_act
+    from .webhooks import register_webhook_sources
 
     if shipment_link not in BUSINESS_LINKS:
         BUSINESS_LINKS.append(shipment_link)
@@ -20,6 +19,4 @@ def customs_ready() -> None:
         hooks.append(shipment_open_on_fulfilment)
     if shipment_guard not in vendor_services.SHIPMENT_GUARDS:
         vendor_services.SHIPMENT_GUARDS.append(shipment_guard)
-    # The webhook retry sweep acts again on customs and international carrier events.
-    WEBHOOK_ACTORS["customs"] = customs_webhook_event_act
-    WEBHOOK_ACTORS["intl-carrier"] = customs_webhook_event_act
+    register_webhook_sources()

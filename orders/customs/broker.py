@@ -22,7 +22,7 @@ from django.utils import timezone
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from vendors.webhooks import sign
+from core.webhooks import sign
 
 from .models import InternationalShipment, ShipmentEvent
 from .signing import broker_secret

@@ -9,7 +9,7 @@ from typing import Any
 from django.template.loader import render_to_string
 from fpdf import FPDF
 
-from orders.money import format_money
+from core.money import format_money
 
 from .models import CustomsDocument, InternationalShipment
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from orders.money import allocate
+from core.money import allocate
 
 from .models import Collection, CustomsTerritory, DutyTaxRule, TaxKind
 from .rates import Conversion

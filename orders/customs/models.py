@@ -458,13 +458,45 @@ class CustomsDocument(models.Model):
         return f"{self.get_kind_display()} {self.number}"
 
 
-class ShipmentEvent(models.Model):
-    """What happened to a shipment (customs updates, tracking scans, decisions). Append-only."""
+class ShipmentEventKind(models.TextChoices):
+    """What happens to an international shipment (its history's events)."""
 
+    OPENED = "shipment_opened", "Shipment opened"
+    EXPORT_ALLOWED = "export_allowed", "Export allowed"
+    EXPORT_RESTRICTED = "export_restricted", "Export restricted"
+    DUTIES_ASSESSED = "duties_assessed", "Duties and taxes assessed"
+    DUTIES_PREPAID = "duties_prepaid", "Duties and taxes paid (DDP)"
+    CUSTOMER_NOTIFIED = "customer_notified", "Customer notified"
+    INVOICE_ISSUED = "invoice_issued", "Commercial invoice issued"
+    ORIGIN_CERTIFICATE_ISSUED = "origin_certificate_issued", "Certificate of origin issued"
+    SUBMITTED = "submitted_to_broker", "Submitted to the customs broker"
+    DOCUMENTS_SENT = "documents_sent", "Documents sent to the broker"
+    CUSTOMS_HELD = "customs_held", "Held by customs"
+    CUSTOMS_CLEARED = "customs_cleared", "Cleared by customs"
+    CUSTOMS_REJECTED = "customs_rejected", "Rejected by customs"
+    UPDATE_STALE = "customs_update_stale", "Late customs update (older than the last)"
+    UPDATE_IGNORED = "customs_update_ignored", "Customs update after the decision"
+    CANCELLED_BY_SUPPORT = "cancelled_by_support", "Cancelled by support"
+    GOODS_RETURNED = "goods_returned", "Goods returned to the vendor"
+    CARRIER_BOOKED = "carrier_booked", "Handed to the international carrier"
+    WITHDRAWN = "withdrawn", "Withdrawn (part cancelled)"
+    TRACKING_CHECKED = "tracking_checked", "Carrier checked"
+    TRACKING_EVENT = "tracking_event", "Carrier event"
+    DELIVERED = "delivered", "Delivered"
+    COMPLETED = "completed", "Completed"
+
+
+class ShipmentEvent(models.Model):
+    """What happened to a shipment, and who did it. Append-only; written only through
+    ``core.history.history_write``."""
+
+    EVENTS = ShipmentEventKind
     shipment = models.ForeignKey(
         InternationalShipment, on_delete=models.CASCADE, related_name="events"
     )
-    event = models.CharField(max_length=60)
+    event = models.CharField(max_length=60, choices=ShipmentEventKind.choices)
+    from_status = models.CharField(max_length=30, blank=True)
+    to_status = models.CharField(max_length=30, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     actor = models.CharField(max_length=150, blank=True)
     idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)

@@ -2,8 +2,8 @@
 check, duties and taxes, documents, the broker, customs updates, compensation, carrier and
 delivery.
 
-Each function locks the shipment row, checks its transition and records a ``ShipmentEvent`` (and
-an order history row) in the same transaction. Job-driven writes are keyed on the job, so a
+Each function locks the shipment row, checks its transition and records a ``ShipmentEvent`` (its
+history row) in the same transaction. Job-driven writes are keyed on the job, so a
 repeated job finds the earlier result. Refunds go through the orders' refund service; the
 vendor part's status through the vendors' services, which also tell the marketplace process.
 """
@@ -14,12 +14,13 @@ import datetime as dt
 import logging
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import ApplicationError
+from core.history import actor_of, history_write
+from core.messages import publish_once
+from core.notifications import notify_customer
 from orders import services as order_services
 from orders.models import Order, Refund
 from processes import port
@@ -39,6 +40,7 @@ from .models import (
     OriginCertificateRule,
     RestrictionKind,
     ShipmentEvent,
+    ShipmentEventKind,
     default_home_country,
 )
 
@@ -61,35 +63,29 @@ def _locked(shipment: InternationalShipment | int) -> InternationalShipment:
     )
 
 
+E = ShipmentEventKind
+
+
 def _event(
     shipment: InternationalShipment,
-    event: str,
+    event: ShipmentEventKind,
     *,
     actor: str = "",
     key: str | None = None,
     occurred_at: dt.datetime | None = None,
-    history: bool = True,
     **detail: Any,
 ) -> ShipmentEvent:
     """Record what happened (call inside the transaction that made the change)."""
-    row = ShipmentEvent.objects.create(
+    return history_write(
+        ShipmentEvent,
+        event,
+        to_status=shipment.status,
+        actor=actor,
+        detail=detail,
         shipment=shipment,
-        event=event,
-        actor=actor[:150],
         idempotency_key=key,
         occurred_at=occurred_at,
-        detail=detail,
     )
-    if history:
-        order_services.history_write(
-            order=shipment.order,
-            sub_order=shipment.sub_order,
-            event=f"customs_{event}"[:60],
-            to_status=shipment.status,
-            actor=actor,
-            detail={"shipment": shipment.number, **detail},
-        )
-    return row
 
 
 def _keyed(shipment: InternationalShipment, key: str) -> ShipmentEvent | None:
@@ -191,7 +187,7 @@ def shipment_open(*, sub_order: VendorSubOrder) -> InternationalShipment | None:
         raise order_services.EngineUnavailable(str(error)) from error
     shipment.process_instance_key = key
     shipment.save(update_fields=["process_instance_key"])
-    _event(shipment, "shipment_opened", instance_key=key, destination=country)
+    _event(shipment, E.OPENED, instance_key=key, destination=country)
     return shipment
 
 
@@ -252,12 +248,12 @@ def restrictions_check(*, shipment_id: int) -> str:
         day=timezone.localdate(),
     )
     if not found:
-        _event(shipment, "export_allowed", history=False)
+        _event(shipment, E.EXPORT_ALLOWED)
         return ""
     shipment.restrict()
     shipment.reason = "Export restricted: " + "; ".join(rule.reason for rule in found)
     shipment.save()
-    _event(shipment, "export_restricted", reason=shipment.reason, rules=[r.pk for r in found])
+    _event(shipment, E.EXPORT_RESTRICTED, reason=shipment.reason, rules=[r.pk for r in found])
     return shipment.reason
 
 
@@ -333,7 +329,7 @@ def duties_assess(*, shipment_id: int) -> InternationalShipment:
     shipment.save()
     _event(
         shipment,
-        "duties_assessed",
+        E.DUTIES_ASSESSED,
         border_charges=result.total(collected="at_border"),
         at_sale=result.total(collected="at_sale"),
         incomplete=result.incomplete,
@@ -360,29 +356,13 @@ def duties_prepay(*, shipment_id: int, idempotency_key: str) -> ShipmentEvent:
     shipment.save(update_fields=["duties_prepaid_at"])
     return _event(
         shipment,
-        "duties_prepaid",
+        E.DUTIES_PREPAID,
         key=f"prepay:{idempotency_key}",
         amounts=border_charges(shipment),
     )
 
 
-CUSTOMER_MESSAGES = {
-    "duties_due": (
-        "Your parcel {number} crosses a border: duties and taxes of {charges} are due on "
-        "delivery (paid to the carrier)."
-    ),
-    "customs_hold": (
-        "Customs is holding your parcel {number}: {reason}. We are on it and will tell you "
-        "when it moves again."
-    ),
-    "customs_rejected": (
-        "Customs refused your parcel {number}: {reason}. You are refunded for this part."
-    ),
-    "export_restricted": (
-        "We cannot ship part {number} of your order to your address: {reason}. That part is "
-        "cancelled and refunded."
-    ),
-}
+CUSTOMER_TEMPLATES = ("duties_due", "customs_hold", "customs_rejected", "export_restricted")
 
 
 def _charges_text(shipment: InternationalShipment) -> str:
@@ -403,27 +383,23 @@ def customer_notify(*, shipment_id: int, template: str, idempotency_key: str) ->
     sent = _keyed(shipment, key)
     if sent is not None:
         return sent
-    if template not in CUSTOMER_MESSAGES:
+    if template not in CUSTOMER_TEMPLATES:
         raise ValueError(f"Unknown customs message {template!r}")
-    body = CUSTOMER_MESSAGES[template].format(
-        number=shipment.sub_order.number,
-        reason=shipment.reason or "documents are missing",
-        charges=_charges_text(shipment),
+    notify_customer(
+        template=f"customs/{template}",
+        to=shipment.order.customer.email,
+        context={
+            "order_number": shipment.order.number,
+            "number": shipment.sub_order.number,
+            "reason": shipment.reason or "documents are missing",
+            "charges": _charges_text(shipment),
+        },
+        key=f"customs-{key}",
     )
-    email = shipment.order.customer.email
-    subject = f"Order {shipment.order.number}: your parcel {shipment.sub_order.number}"
-
-    def send() -> None:
-        try:
-            send_mail(subject, body, getattr(settings, "DEFAULT_FROM_EMAIL", None), [email])
-        except Exception:  # a mail outage must not undo what the process recorded
-            logger.warning("Customs e-mail to %s failed", email, exc_info=True)
-
-    transaction.on_commit(send)
     if template == "duties_due":
         shipment.duties_notice_sent_at = timezone.now()
         shipment.save(update_fields=["duties_notice_sent_at"])
-    return _event(shipment, "customer_notified", key=key, template=template)
+    return _event(shipment, E.CUSTOMER_NOTIFIED, key=key, template=template)
 
 
 # ------------------------------------------------------------------------------ documents
@@ -444,7 +420,7 @@ def invoice_issue(*, shipment_id: int) -> CustomsDocument:
     shipment.invoice_number, shipment.invoice_date = document.number, today
     shipment.document()
     shipment.save()
-    _event(shipment, "invoice_issued", number=document.number)
+    _event(shipment, E.INVOICE_ISSUED, number=document.number)
     return document
 
 
@@ -462,7 +438,7 @@ def origin_certificate_issue(*, shipment_id: int) -> CustomsDocument:
     )
     shipment.certificate_number = document.number
     shipment.save(update_fields=["certificate_number"])
-    _event(shipment, "origin_certificate_issued", number=document.number)
+    _event(shipment, E.ORIGIN_CERTIFICATE_ISSUED, number=document.number)
     return document
 
 
@@ -508,7 +484,7 @@ def broker_submit(*, shipment_id: int, idempotency_key: str) -> InternationalShi
         shipment.submitted_at = timezone.now()
         shipment.submit()
         shipment.save()
-        _event(shipment, "submitted_to_broker", broker=broker.name, reference=submission.reference)
+        _event(shipment, E.SUBMITTED, broker=broker.name, reference=submission.reference)
     return shipment
 
 
@@ -525,7 +501,7 @@ def broker_documents_send(*, shipment_id: int, idempotency_key: str, documents: 
             with transaction.atomic():
                 _event(
                     shipment,
-                    "documents_sent",
+                    E.DOCUMENTS_SENT,
                     key=f"documents:{idempotency_key}",
                     documents=documents,
                 )
@@ -555,10 +531,10 @@ def customs_update_receive(
     occurred_at = occurred_at or timezone.now()
     detail = {"status": status, "reason": reason, "event_id": event_id}
     if shipment.status not in (S.SUBMITTED, S.HELD):
-        _event(shipment, "customs_update_ignored", actor=actor, history=False, **detail)
+        _event(shipment, E.UPDATE_IGNORED, actor=actor, **detail)
         return "final"
     if shipment.customs_status_at and occurred_at <= shipment.customs_status_at:
-        _event(shipment, "customs_update_stale", actor=actor, occurred_at=occurred_at, **detail)
+        _event(shipment, E.UPDATE_STALE, actor=actor, occurred_at=occurred_at, **detail)
         return "stale"
     if status == "held":
         shipment.hold()
@@ -573,8 +549,8 @@ def customs_update_receive(
         shipment.reason = (reason or "Refused by customs")[:500]
     shipment.customs_status_at = occurred_at
     shipment.save()
-    _event(shipment, f"customs_{status}", actor=actor, occurred_at=occurred_at, **detail)
-    order_services.publish_once(
+    _event(shipment, E(f"customs_{status}"), actor=actor, occurred_at=occurred_at, **detail)
+    publish_once(
         CUSTOMS_UPDATE,
         shipment.number,
         variables={
@@ -596,7 +572,7 @@ def shipment_reject_by_support(*, shipment_id: int, reason: str, actor: str) -> 
         shipment.reject()
         shipment.reason = reason[:500]
         shipment.save()
-        _event(shipment, "cancelled_by_support", actor=actor, reason=reason)
+        _event(shipment, E.CANCELLED_BY_SUPPORT, actor=actor, reason=reason)
 
 
 def part_refund(*, shipment_id: int, idempotency_key: str) -> Refund | None:
@@ -619,7 +595,7 @@ def goods_return(*, shipment_id: int) -> InternationalShipment:
     if shipment.status == S.REJECTED:
         shipment.compensate()
     shipment.save()
-    _event(shipment, "goods_returned", to=shipment.origin_country)
+    _event(shipment, E.GOODS_RETURNED, to=shipment.origin_country)
     return shipment
 
 
@@ -667,7 +643,7 @@ def carrier_book(*, shipment_id: int, idempotency_key: str) -> InternationalShip
                 shipment.carrier, shipment.tracking_number = carrier, tracking
                 shipment.ship()
                 shipment.save()
-                _event(shipment, "carrier_booked", carrier=carrier, tracking=tracking)
+                _event(shipment, E.CARRIER_BOOKED, carrier=carrier, tracking=tracking)
     vendor_services.sub_order_ship(
         sub_order=shipment.sub_order,
         carrier=shipment.carrier,
@@ -684,7 +660,7 @@ def shipment_withdraw(*, shipment_id: int) -> InternationalShipment:
     if shipment.status != S.WITHDRAWN:
         shipment.withdraw()
         shipment.save()
-        _event(shipment, "withdrawn", part_status=shipment.sub_order.status)
+        _event(shipment, E.WITHDRAWN, part_status=shipment.sub_order.status)
     return shipment
 
 
@@ -711,9 +687,8 @@ def tracking_check(*, shipment_id: int, idempotency_key: str) -> str:
     shipment.save()
     _event(
         shipment,
-        "tracking_checked",
+        E.TRACKING_CHECKED,
         key=f"track:{idempotency_key}",
-        history=False,
         status=status.status,
         location=status.location,
     )
@@ -741,14 +716,13 @@ def tracking_receive(
         shipment.save()
     _event(
         shipment,
-        "tracking_event",
+        E.TRACKING_EVENT,
         actor=actor,
         occurred_at=occurred_at,
-        history=False,
         status=status,
         location=location,
     )
-    order_services.publish_once(
+    publish_once(
         SHIPMENT_TRACKING,
         shipment.number,
         variables={"trackingStatus": shipment.tracking_status},
@@ -764,7 +738,7 @@ def delivery_confirm(*, shipment_id: int) -> InternationalShipment:
             shipment.deliver()
             shipment.delivered_at = timezone.now()
             shipment.save()
-            _event(shipment, "delivered", carrier=shipment.carrier)
+            _event(shipment, E.DELIVERED, carrier=shipment.carrier)
     sub_order = VendorSubOrder.objects.get(pk=shipment.sub_order_id)
     if sub_order.status == VendorSubOrder.S.SHIPPED:
         vendor_services.sub_order_deliver(sub_order=sub_order, actor=f"carrier:{shipment.carrier}")
@@ -777,7 +751,7 @@ def shipment_complete(*, shipment_id: int) -> InternationalShipment:
     if shipment.completed_at is None:
         shipment.completed_at = timezone.now()
         shipment.save(update_fields=["completed_at"])
-        _event(shipment, "completed", history=False)
+        _event(shipment, E.COMPLETED)
     return shipment
 
 
@@ -794,13 +768,13 @@ def rule_save(*, form: Any, user: Any) -> Any:
         for name in (form.changed_data if not created else form.fields)
     }
     if hasattr(instance, "updated_by"):
-        instance.updated_by = order_services.actor_of(user)
+        instance.updated_by = actor_of(user)
     row = form.save()
     AuditEntry.objects.create(
         model=type(row).__name__,
         object_id=row.pk,
         action="created" if created else "changed",
-        actor=order_services.actor_of(user),
+        actor=actor_of(user),
         changes=changes,
     )
     return row

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.utils import timezone
 
-from vendors.webhooks import sign
+from core.webhooks import sign
 
 from .broker import sandbox_due_updates
 from .models import InternationalShipment

@@ -4,17 +4,16 @@
 like the vendor webhooks (``X-Orderly-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>`` over
 ``"<t>.<raw body>"``, five-minute window, constant-time compare; secrets in ``signing``).
 
-Unknown sender 404, bad signature 401, malformed body 400 naming the field, unknown shipment
-400; then the event is stored under its unique (source, event id) before anything else, and a
-duplicate answers 200 without acting. Acting applies the update to the shipment and publishes
-the process message correlated by shipment number; an update older than the last one applied
-is recorded but not acted on (out-of-order delivery). A technical failure leaves the event
-FAILED for the retry sweep (202).
+Answered by the core webhook inbox: unknown sender 404, bad signature 401, malformed body 400
+naming the field; the event is stored under its unique (source, event id) before anything else,
+a duplicate answers 200 without acting, an unknown shipment answers 400 naming the field.
+Acting applies the update to the shipment and publishes the process message correlated by
+shipment number; an update older than the last one applied is recorded but not acted on
+(out-of-order delivery). A technical failure leaves the event FAILED for the retry sweep (202).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -26,10 +25,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import ApplicationError
-from orders.models import WebhookEvent
-from vendors.webhooks import SIGNATURE_HEADER, signature_valid, webhook_event_store
-from vendors.webhooks import webhook_event_process as _process_stored
+from core.models import WebhookEvent
+from core.webhooks import RESPONSES, receive, register_source
 
 from . import services
 from .models import InternationalShipment
@@ -105,49 +102,23 @@ def customs_webhook_event_act(event: WebhookEvent) -> None:
         )
 
 
-def _receive(
-    request: Request, *, source: str, secret: str, serializer_class: type, find: Any
-) -> Response:
-    body = request.body
-    if not signature_valid(request.headers.get(SIGNATURE_HEADER, ""), body, secret):
-        return Response({"detail": "Invalid signature."}, status=status.HTTP_401_UNAUTHORIZED)
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return Response({"body": ["The body is not valid JSON."]}, status=400)
-    if not isinstance(payload, dict):
-        return Response({"body": ["The body must be a JSON object."]}, status=400)
-    serializer = serializer_class(data=payload)
-    if not serializer.is_valid():
-        return Response(serializer.errors, status=status.HTTP_400_BAD_REQUEST)
-    data = serializer.validated_data
-    field, missing = find(data)
-    if missing:
-        return Response({field: ["No such shipment for this sender."]}, status=400)
-    stored = webhook_event_store(
-        source=source, event_id=data["id"], event_type=data["type"], payload=payload
+def register_webhook_sources() -> None:
+    """The inbox acts on stored customs and international carrier events (and retries them)."""
+    register_source(
+        "customs",
+        act=customs_webhook_event_act,
+        not_found=lambda _payload: ("shipment", "No such shipment."),
     )
-    if stored.duplicate:
-        return Response({"status": "duplicate", "event_id": data["id"]})
-    try:
-        outcome = _process_stored(event=stored.event)
-    except (ApplicationError, InternationalShipment.DoesNotExist) as refusal:
-        return Response(
-            {"status": "refused", "event_id": data["id"], "detail": str(refusal)},
-            status=status.HTTP_409_CONFLICT,
-        )
-    if outcome == WebhookEvent.S.FAILED:
-        return Response({"status": "stored, will retry", "event_id": data["id"]}, status=202)
-    return Response({"status": "processed", "event_id": data["id"]})
+    register_source(
+        "intl-carrier",
+        act=customs_webhook_event_act,
+        not_found=lambda _payload: ("tracking_number", "No such shipment for this carrier."),
+    )
 
 
 _RESPONSES = {
-    200: AnswerSerializer,
-    202: OpenApiResponse(AnswerSerializer, "Stored; acting on it failed and is retried."),
+    **RESPONSES,
     400: OpenApiResponse(description="Malformed body or unknown shipment; names the field."),
-    401: OpenApiResponse(description="Missing, wrong or expired signature."),
-    404: OpenApiResponse(description="Unknown sender."),
-    409: OpenApiResponse(AnswerSerializer, "A business rule refused the event."),
 }
 
 
@@ -162,15 +133,11 @@ class CustomsUpdateWebhookApi(APIView):
         secret = broker_secret(broker)
         if secret is None:
             return Response({"detail": "Unknown broker."}, status=status.HTTP_404_NOT_FOUND)
-        return _receive(
+        return receive(
             request,
             source=f"customs:{broker.lower()}",
             secret=secret,
             serializer_class=CustomsUpdateSerializer,
-            find=lambda data: (
-                "shipment",
-                not InternationalShipment.objects.filter(number=data["shipment"]).exists(),
-            ),
         )
 
 
@@ -185,15 +152,9 @@ class ShipmentTrackingWebhookApi(APIView):
         secret = carrier_secret(carrier)
         if secret is None:
             return Response({"detail": "Unknown carrier."}, status=status.HTTP_404_NOT_FOUND)
-        return _receive(
+        return receive(
             request,
             source=f"intl-carrier:{carrier.lower()}",
             secret=secret,
             serializer_class=TrackingEventSerializer,
-            find=lambda data: (
-                "tracking_number",
-                not InternationalShipment.objects.filter(
-                    carrier__iexact=carrier, tracking_number=data["tracking_number"]
-                ).exists(),
-            ),
         )

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from core.webhooks import sign
 from orders import services as order_services
 from orders.customs import seed
 from orders.customs.models import (
@@ -24,7 +25,6 @@ from orders.payments import sandbox
 from processes.engine import service
 from processes.models import UserTask
 from processes.testing import ProcessTestContext
-from vendors.webhooks import sign
 
 from .conftest import sign_in
 

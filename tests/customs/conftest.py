@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from core.webhooks import sign
 from orders import services as order_services
 from orders.customs import carriers
 from orders.customs.models import CurrencyRate, ExporterProfile, InternationalShipment
@@ -22,7 +23,6 @@ from processes.testing.fixtures import process  # noqa: F401
 from tests.orders.factories import ProductFactory, VendorFactory
 from vendors import services as vendor_services
 from vendors.models import Product, Vendor
-from vendors.webhooks import sign
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "processes" / "bpmn"
 BROKER_SECRET = "broker-secret-for-tests"

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from orders.models import WebhookEvent
+from core.models import WebhookEvent
 
 from .conftest import BROKER_SECRET, customs_update, place, post_signed, tracking_event
 
@@ -63,7 +63,7 @@ def test_malformed_body_is_400_naming_the_field(shipment, change, field):
 
 
 def test_not_json_is_400(shipment):
-    from vendors.webhooks import sign
+    from core.webhooks import sign
 
     raw = b"not json"
     response = Client().post(
@@ -82,13 +82,13 @@ def test_duplicate_is_answered_and_not_acted_on_twice(deployed, shipment):
 
 
 def test_engine_failure_keeps_the_event_for_the_retry_sweep(deployed, shipment, monkeypatch):
+    from core.webhooks import retry_webhook_events
     from orders.customs import services
-    from vendors.webhooks import retry_webhook_events
 
     def down(*args, **kwargs):
         raise RuntimeError("engine down")
 
-    monkeypatch.setattr(services.order_services, "publish_once", down)
+    monkeypatch.setattr(services, "publish_once", down)
     response = customs_update(Client(), shipment, "cleared", event_id="f1")
     assert response.status_code == 202
     event = WebhookEvent.objects.get(event_id="f1")

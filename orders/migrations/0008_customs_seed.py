@@ -12,6 +12,6 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("orders", "0005_customs")]
+    dependencies = [("orders", "0007_customs")]
 
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]
