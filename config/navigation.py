@@ -38,6 +38,13 @@ NAV_ITEMS: list[NavItem] = [
         frozenset({SUPPORT, WAREHOUSE, MANAGERS}),
         count="returns.selectors.returns_nav_count",
     ),
+    NavItem(
+        "Customs",
+        "customs:queue",
+        frozenset({SUPPORT, MANAGERS}),
+        count="orders.customs.selectors.held_count",
+    ),
+    NavItem("Customs rules", "customs:rules", frozenset({MANAGERS})),
     NavItem("Incidents", "incidents:list", frozenset({SUPPORT, MANAGERS})),
     NavItem("Processes", "processes:list", frozenset({MANAGERS})),
     NavItem("Catalog", "vendors:catalog", STAFF),

@@ -29,3 +29,7 @@ class OrdersConfig(AppConfig):
                 payment_provider=lambda: payments.get_provider(),
             )
         )
+
+        from .customs.apps import customs_ready
+
+        customs_ready()

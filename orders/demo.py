@@ -115,6 +115,9 @@ def load_demo_data() -> dict[str, int]:
             user.groups.add(Group.objects.get_or_create(name=demo.role)[0])
         if demo.vendor:
             VendorMembership.objects.get_or_create(user=user, vendor=vendors[demo.vendor])
+    from .customs.demo import load_customs_demo
+
+    load_customs_demo()
     return {
         "vendors": len(DEMO_VENDORS),
         "products": len(DEMO_PRODUCTS),

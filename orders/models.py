@@ -198,3 +198,35 @@ class OrderHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order.number} {self.event}"
+
+
+# International fulfilment and customs (models in orders.customs, app label "orders").
+from .customs.models import (  # noqa: E402
+    AuditEntry,
+    CurrencyConversion,
+    CurrencyRate,
+    CustomsDocument,
+    CustomsTerritory,
+    DutyTaxLine,
+    DutyTaxRule,
+    ExporterProfile,
+    ExportRestriction,
+    InternationalShipment,
+    OriginCertificateRule,
+    ShipmentEvent,
+)
+
+__all__ = [
+    "AuditEntry",
+    "CurrencyConversion",
+    "CurrencyRate",
+    "CustomsDocument",
+    "CustomsTerritory",
+    "DutyTaxLine",
+    "DutyTaxRule",
+    "ExportRestriction",
+    "ExporterProfile",
+    "InternationalShipment",
+    "OriginCertificateRule",
+    "ShipmentEvent",
+]

@@ -70,7 +70,10 @@ class Simulator:
     # ------------------------------------------------------------------ transport
     def _post(self, path: str, body: dict[str, Any], secret: str) -> int:
         raw = json.dumps(body).encode()
-        headers = {SIGNATURE_HEADER: sign(raw, secret), "Content-Type": "application/json"}
+        return self._post_raw(path, raw, sign(raw, secret))
+
+    def _post_raw(self, path: str, raw: bytes, signature: str) -> int:
+        headers = {SIGNATURE_HEADER: signature, "Content-Type": "application/json"}
         if self.config.base_url:
             import requests
 
@@ -143,6 +146,11 @@ class Simulator:
             status__in=[SubOrderStatus.REQUESTED, SubOrderStatus.ACCEPTED]
         ).select_related("vendor")
         for sub_order in waiting[:100]:
+            if sub_order.status == SubOrderStatus.ACCEPTED and hasattr(
+                sub_order, "international_shipment"
+            ):
+                continue  # a cross-border part ships once customs clears it
+
             path = f"/api/webhooks/vendors/{sub_order.vendor.handle}/"
             secret = sub_order.vendor.callback_secret
             if sub_order.status == SubOrderStatus.REQUESTED:
@@ -179,7 +187,9 @@ class Simulator:
 
     def play_carriers(self) -> int:
         sent = 0
-        shipped = VendorSubOrder.objects.filter(status=SubOrderStatus.SHIPPED)
+        shipped = VendorSubOrder.objects.filter(
+            status=SubOrderStatus.SHIPPED, international_shipment__isnull=True
+        )
         for sub_order in shipped[:100]:
             if not self._due(
                 sub_order.shipped_at,
@@ -209,6 +219,13 @@ class Simulator:
             "vendor_webhooks": self.play_vendors(),
             "carrier_webhooks": self.play_carriers(),
         }
+        from .customs import simulator as customs_simulator
+
+        def post_raw(path: str, raw: bytes, signature: str) -> int:
+            return self._post_raw(path, raw, signature)
+
+        counts["customs_webhooks"] = customs_simulator.play_broker(post_raw)
+        counts["customs_webhooks"] += customs_simulator.play_carriers(post_raw)
         counts["retried"] = retry_webhook_events()["processed"]
         return counts
 

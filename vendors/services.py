@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,12 @@ VENDOR_SHIPPED = "vendor-shipped"
 VENDOR_CANCELLED = "vendor-cancelled"
 PACKAGE_DELIVERED = "package-delivered"
 VENDOR_API_TIMEOUT_SECONDS = 10
+# Called with the locked sub-order when its fulfilment is requested, in that transaction
+# (orders' customs opens the international shipment of a cross-border part).
+FULFILMENT_REQUESTED_HOOKS: list[Callable[[VendorSubOrder], None]] = []
+# Called with the locked sub-order and the actor before it is marked shipped; a guard raises
+# ApplicationError to refuse (orders' customs: a cross-border part ships once cleared).
+SHIPMENT_GUARDS: list[Callable[[VendorSubOrder, str], None]] = []
 
 
 def _publish(name: str, sub_order: VendorSubOrder, variables: dict[str, Any]) -> None:
@@ -115,6 +122,8 @@ def _mark_requested(*, sub_order_id: int, idempotency_key: str) -> VendorSubOrde
         "",
         idempotency_key=idempotency_key,
     )
+    for hook in FULFILMENT_REQUESTED_HOOKS:
+        hook(sub_order)
     return sub_order
 
 
@@ -180,6 +189,8 @@ def sub_order_ship(
         raise ApplicationError(
             f"Sub-order {sub_order.number} is {sub_order.status}.", code="conflict"
         )
+    for guard in SHIPMENT_GUARDS:
+        guard(sub_order, actor)
     from_status = sub_order.status
     if sub_order.status == S.PENDING:
         sub_order.accept()

@@ -1,0 +1,22 @@
+"""Wiring of the customs package into the orders app (called from ``OrdersConfig.ready``)."""
+
+from __future__ import annotations
+
+
+def customs_ready() -> None:
+    from processes.selectors import BUSINESS_LINKS
+    from vendors import services as vendor_services
+
+    from . import admin, handlers, task_forms  # noqa: F401 (registers admin, handlers, form)
+    from .services import shipment_guard, shipment_open_on_fulfilment
+    from .views import shipment_link
+    from .webhooks import register_webhook_sources
+
+    if shipment_link not in BUSINESS_LINKS:
+        BUSINESS_LINKS.append(shipment_link)
+    hooks = vendor_services.FULFILMENT_REQUESTED_HOOKS
+    if shipment_open_on_fulfilment not in hooks:
+        hooks.append(shipment_open_on_fulfilment)
+    if shipment_guard not in vendor_services.SHIPMENT_GUARDS:
+        vendor_services.SHIPMENT_GUARDS.append(shipment_guard)
+    register_webhook_sources()
