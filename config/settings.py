@@ -238,6 +238,16 @@ def env_secrets(name: str) -> dict[str, str]:
 CARRIER_WEBHOOK_SECRETS = env_secrets("CARRIER_WEBHOOK_SECRETS")
 # Returned items reported by the warehouse or a carrier ("warehouse=secret,dhl=secret").
 RETURN_WEBHOOK_SECRETS = env_secrets("RETURN_WEBHOOK_SECRETS")
+# International shipments: customs brokers' and international carriers' webhook secrets
+# ("sandbox=secret,acme=secret"), the broker adapter ("sandbox" or "http") and its endpoint.
+CUSTOMS_BROKER_SECRETS = env_secrets("CUSTOMS_BROKER_SECRETS")
+CUSTOMS_CARRIER_SECRETS = env_secrets("CUSTOMS_CARRIER_SECRETS")
+CUSTOMS_BROKER = os.environ.get("CUSTOMS_BROKER", "sandbox")
+CUSTOMS_BROKER_URL = os.environ.get("CUSTOMS_BROKER_URL", "")
+CUSTOMS_BROKER_TOKEN = os.environ.get("CUSTOMS_BROKER_TOKEN", "")
+CUSTOMS_CARRIER = os.environ.get("CUSTOMS_CARRIER", "sandbox")
+CUSTOMS_HOME_COUNTRY = os.environ.get("CUSTOMS_HOME_COUNTRY", "DE")
+CUSTOMS_SANDBOX_DELAY_SECONDS = int(os.environ.get("CUSTOMS_SANDBOX_DELAY_SECONDS", "120"))
 # The demo simulator places orders and plays vendors and carriers in `make run` (off: "off").
 SIMULATOR = os.environ.get("SIMULATOR", "on" if DEBUG else "off")
 # Back-off between job retries when a handler fails (milliseconds).
