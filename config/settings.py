@@ -192,6 +192,10 @@ STRIPE_API_KEY = os.environ.get("STRIPE_API_KEY", "")
 CARRIER_WEBHOOK_SECRETS = os.environ.get("CARRIER_WEBHOOK_SECRETS", "")
 # The demo simulator places orders and plays vendors and carriers in `make run` (off: "off").
 SIMULATOR = os.environ.get("SIMULATOR", "on" if DEBUG else "off")
+# Subscription renewals: the daily run starts at this UTC time of day ("HH:MM") and opens
+# invoices in batches of this many subscriptions (one process instance each).
+SUBSCRIPTION_RENEWAL_TIME = os.environ.get("SUBSCRIPTION_RENEWAL_TIME", "02:00")
+SUBSCRIPTION_RENEWAL_BATCH = int(os.environ.get("SUBSCRIPTION_RENEWAL_BATCH", "500"))
 # Back-off between job retries when a handler fails (milliseconds).
 PROCESS_JOB_RETRY_BACKOFF_MS = int(os.environ.get("PROCESS_JOB_RETRY_BACKOFF_MS", "10000"))
 
