@@ -226,11 +226,9 @@ def subscription_create(
         next_billing_date=trial_end or start,
         trial_end=trial_end,
         idempotency_key=idempotency_key,
+        status=S.TRIALING if trial_end else S.ACTIVE,
     )
-    if trial_end:
-        subscription.status = S.TRIALING
     subscription.save()
-    # FSMField(protected=True) refuses direct writes after loading; a new row is fine.
     _record(subscription, "created", "", actor_of(user), plan=plan.code, quantity=quantity)
     return subscription, True
 

@@ -44,7 +44,7 @@ def trial_plan(db) -> Plan:
 _n = {"n": 0}
 
 
-def customer_with_card(token: str = "tok_visa", *, brand: str | None = None) -> Customer:
+def customer_with_card(token: str = "tok_visa", *, brand: str | None = None) -> Customer:  # noqa: S107
     _n["n"] += 1
     customer = Customer.objects.create(
         email=f"subscriber{_n['n']}@example.com", name=f"Subscriber {_n['n']}", country="DE"
@@ -61,7 +61,7 @@ def customer_with_card(token: str = "tok_visa", *, brand: str | None = None) -> 
     return customer
 
 
-def subscribe(plan: Plan, token: str = "tok_visa", **kwargs: Any) -> Subscription:
+def subscribe(plan: Plan, token: str = "tok_visa", **kwargs: Any) -> Subscription:  # noqa: S107
     customer = customer_with_card(token, brand=kwargs.pop("brand", None))
     subscription, _ = services.subscription_create(customer=customer, plan=plan, **kwargs)
     return subscription
