@@ -38,6 +38,12 @@ NAV_ITEMS: list[NavItem] = [
         frozenset({SUPPORT, WAREHOUSE, MANAGERS}),
         count="returns.selectors.returns_nav_count",
     ),
+    NavItem(
+        "Subscriptions",
+        "subscriptions:list",
+        frozenset({SUPPORT, MANAGERS}),
+        count="subscriptions.selectors.past_due_count",
+    ),
     NavItem("Incidents", "incidents:list", frozenset({SUPPORT, MANAGERS})),
     NavItem("Processes", "processes:list", frozenset({MANAGERS})),
     NavItem("Catalog", "vendors:catalog", STAFF),

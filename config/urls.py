@@ -15,6 +15,7 @@ urlpatterns = [
     path("catalog/", include("vendors.urls")),
     path("orders/", include("orders.urls")),
     path("returns/", include("returns.urls")),
+    path("subscriptions/", include("subscriptions.urls")),
     path("tasks/", include("processes.urls_tasks")),
     path("incidents/", include("processes.urls_incidents")),
     path("processes/", include("processes.urls_processes")),
@@ -23,6 +24,7 @@ urlpatterns = [
     path("v2/", include("processes.api.urls")),
     path("api/", include("orders.urls_api")),
     path("api/", include("returns.urls_api")),
+    path("api/", include("subscriptions.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
