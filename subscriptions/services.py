@@ -31,7 +31,7 @@ from django.db.models import F, Q
 from core.errors import ApplicationError
 from orders.models import Customer
 from orders.money import format_money
-from orders.payments import RetryablePaymentError, get_provider
+from orders.payments import PaymentError, get_provider
 from orders.payments.retry_caps import retry_cap_reached
 from processes import engine
 
@@ -74,7 +74,7 @@ class PaymentPending(Exception):
 # ------------------------------------------------------------------------------ helpers
 def _locked(subscription_id: int) -> Subscription:
     return (
-        Subscription.objects.select_for_update()
+        Subscription.objects.select_for_update(of=("self",))
         .select_related("plan", "customer", "payment_method")
         .get(pk=subscription_id)
     )
@@ -261,23 +261,31 @@ def _invoice_number(subscription: Subscription, period_start: dt.date) -> str:
     return f"INV-{subscription.number}-{period_start:%Y%m%d}"
 
 
-def _open_invoice_and_start(subscription_id: int, schedule: DunningSchedule) -> bool:
-    """Create the period's invoice and its process instance, once; False if nothing to do."""
+def _open_invoices_and_start(subscription_ids: list[int], schedule: DunningSchedule) -> int:
+    """Create each due period's invoice and its process instance, once, in one transaction.
+
+    One transaction per batch (not per subscription): a commit per renewal would cost more
+    than the renewal itself. The subscriptions stay locked until the batch commits, so a
+    concurrent run or a staff action waits for it instead of seeing a half-opened invoice.
+    """
     with transaction.atomic():
-        subscription = _locked(subscription_id)
-        if subscription.status not in BILLABLE_STATUSES:
-            return False
-        period_start = subscription.next_billing_date
-        invoice = Invoice.objects.filter(
-            subscription=subscription, period_start=period_start
-        ).first()
-        if invoice is None:
-            invoice = Invoice.objects.create(
-                number=_invoice_number(subscription, period_start),
+        subscriptions = list(
+            Subscription.objects.select_for_update(of=("self",))
+            .select_related("plan")
+            .filter(pk__in=subscription_ids, status__in=BILLABLE_STATUSES)
+            .order_by("pk")
+        )
+        existing = {
+            (invoice.subscription_id, invoice.period_start): invoice
+            for invoice in Invoice.objects.filter(subscription__in=subscriptions)
+        }
+        new = [
+            Invoice(
+                number=_invoice_number(subscription, subscription.next_billing_date),
                 subscription=subscription,
-                period_start=period_start,
+                period_start=subscription.next_billing_date,
                 period_end=add_interval(
-                    period_start,
+                    subscription.next_billing_date,
                     interval=subscription.plan.interval,
                     count=subscription.plan.interval_count,
                 ),
@@ -285,22 +293,40 @@ def _open_invoice_and_start(subscription_id: int, schedule: DunningSchedule) -> 
                 currency=subscription.plan.currency,
                 schedule=schedule,
             )
-        if invoice.process_instance_key:
-            return False
-        key = engine.start(
-            PROCESS_ID,
-            renewal_process_variables(invoice=invoice),
-            business_key=invoice.number,
-        )
-        Invoice.objects.filter(pk=invoice.pk).update(process_instance_key=int(key))
-        _record(
-            subscription,
-            "invoice_opened",
-            subscription.status,
-            invoice=invoice.number,
-            amount_minor=invoice.amount_minor,
-        )
-        return True
+            for subscription in subscriptions
+            if (subscription.pk, subscription.next_billing_date) not in existing
+        ]
+        for invoice in Invoice.objects.bulk_create(new):
+            existing[(invoice.subscription_id, invoice.period_start)] = invoice
+        to_start = []
+        for subscription in subscriptions:
+            invoice = existing[(subscription.pk, subscription.next_billing_date)]
+            if not invoice.process_instance_key:
+                invoice.subscription, invoice.schedule = subscription, schedule
+                to_start.append(invoice)
+        now = clock.now()
+        history = []
+        for invoice in to_start:
+            invoice.process_instance_key = int(
+                engine.start(
+                    PROCESS_ID,
+                    renewal_process_variables(invoice=invoice),
+                    business_key=invoice.number,
+                )
+            )
+            history.append(
+                SubscriptionHistory(
+                    subscription=invoice.subscription,
+                    event="invoice_opened",
+                    from_status=invoice.subscription.status,
+                    to_status=invoice.subscription.status,
+                    detail={"invoice": invoice.number, "amount_minor": invoice.amount_minor},
+                    at=now,
+                )
+            )
+        Invoice.objects.bulk_update(to_start, ["process_instance_key"])
+        SubscriptionHistory.objects.bulk_create(history)
+        return len(to_start)
 
 
 @transaction.atomic
@@ -327,8 +353,7 @@ def renewals_open_batch(*, run_date: dt.date, limit: int | None = None) -> Renew
     """Open the invoices due on ``run_date`` (and before) and start their processes, one batch.
 
     Safe to repeat: a subscription whose invoice for its billing date exists with a process is
-    skipped, so a re-run of the daily job after a crash starts only what is missing. Each
-    subscription commits on its own, so a batch never holds more than one row lock at a time.
+    skipped, so a re-run of the daily job after a crash starts only what is missing.
     """
     limit = limit or int(getattr(settings, "SUBSCRIPTION_RENEWAL_BATCH", 500))
     resumed = canceled = started = 0
@@ -355,13 +380,14 @@ def renewals_open_batch(*, run_date: dt.date, limit: int | None = None) -> Renew
         .values_list("pk", flat=True)
     )
     ids = list(due[: limit + 1])
-    for sub_id in ids[:limit]:
-        try:
-            started += _open_invoice_and_start(sub_id, schedule)
-        except IntegrityError:
-            logger.info("Invoice of subscription %s opened concurrently", sub_id)
-        except Exception as error:
-            raise EngineUnavailable(str(error)) from error
+    try:
+        started = _open_invoices_and_start(ids[:limit], schedule)
+    except IntegrityError:
+        # Another run opened some of these meanwhile; the next batch skips what it opened.
+        logger.info("Renewal batch collided with a concurrent run; it is picked up again")
+        return RenewalBatch(started=0, resumed=resumed, canceled=canceled, more=True)
+    except Exception as error:
+        raise EngineUnavailable(str(error)) from error
     return RenewalBatch(started=started, resumed=resumed, canceled=canceled, more=len(ids) > limit)
 
 
@@ -408,7 +434,7 @@ def _attempt_result(invoice: Invoice, attempt: PaymentAttempt) -> AttemptResult:
 
 def _locked_invoice(invoice_id: int) -> Invoice:
     return (
-        Invoice.objects.select_for_update()
+        Invoice.objects.select_for_update(of=("self",))
         .select_related("subscription", "schedule")
         .get(pk=invoice_id)
     )
@@ -422,11 +448,10 @@ def payment_attempt_make(*, invoice_id: int, attempt_number: int) -> AttemptResu
     so dunning goes on and ends as the schedule says). The provider sees idempotency key
     ``<invoice number>:attempt-<n>``.
     """
-    number = Invoice.objects.values_list("number", flat=True).get(pk=invoice_id)
-    key = f"{number}:attempt-{attempt_number}"
     with transaction.atomic():
         invoice = _locked_invoice(invoice_id)
         subscription = _locked(invoice.subscription_id)
+        key = f"{invoice.number}:attempt-{attempt_number}"
         existing = PaymentAttempt.objects.filter(
             invoice=invoice, attempt_number=attempt_number
         ).first()
@@ -477,41 +502,44 @@ def payment_attempt_make(*, invoice_id: int, attempt_number: int) -> AttemptResu
                 attempted_at=now,
             )
             return _after_attempt(invoice, subscription, attempt)
-        if existing is None:
-            existing = PaymentAttempt.objects.create(
-                invoice=invoice,
-                attempt_number=attempt_number,
-                payment_method=method,
-                card_brand=method.brand,
-                outcome=AttemptOutcome.PENDING,
-                idempotency_key=key,
-                attempted_at=now,
-            )
-        token, customer_ref = method.provider_token, method.provider_customer
-        amount, currency = invoice.amount_minor, invoice.currency
-        description = f"{subscription.plan.name} {invoice.period_start:%Y-%m-%d}"
-    # The provider call runs outside the row locks; the pending row and the provider's
-    # idempotency key make a concurrent or repeated call answer with the same charge.
-    try:
+        # The provider call runs under the subscription's row lock: a staff action on this
+        # subscription waits the second it takes instead of landing between the charge and
+        # its record. A retryable failure rolls back, and the job repeats it with the same key.
         answer = get_provider().charge_off_session(
-            customer_reference=customer_ref,
-            payment_method=token,
-            amount_minor=amount,
-            currency=currency,
-            description=description,
+            customer_reference=method.provider_customer,
+            payment_method=method.provider_token,
+            amount_minor=invoice.amount_minor,
+            currency=invoice.currency,
+            description=f"{subscription.plan.name} {invoice.period_start:%Y-%m-%d}",
             idempotency_key=key,
         )
-    except RetryablePaymentError:
-        raise  # the job fails and is retried with the same key
-    result = payment_attempt_settle(
-        attempt_id=existing.pk,
-        outcome=answer.outcome,
-        reference=answer.reference,
-        decline_code=answer.decline_code,
-        message=answer.message,
-    )
-    if result.attempt.outcome == AttemptOutcome.PENDING:
-        raise PaymentPending(f"Payment {result.attempt.provider_reference} is still processing")
+        attempt = existing or PaymentAttempt(
+            invoice=invoice,
+            attempt_number=attempt_number,
+            payment_method=method,
+            card_brand=method.brand,
+            outcome=AttemptOutcome.PENDING,
+            idempotency_key=key,
+            attempted_at=now,
+        )
+        attempt.provider_reference = answer.reference or attempt.provider_reference
+        if answer.outcome == "processing":
+            attempt.save()  # settled by the webhook (or by this job's retry)
+            result = None
+        else:
+            if answer.outcome not in (
+                AttemptOutcome.SUCCEEDED,
+                AttemptOutcome.SOFT_DECLINE,
+                AttemptOutcome.HARD_DECLINE,
+            ):
+                raise PaymentError(f"Unknown payment outcome {answer.outcome!r}")
+            attempt.outcome = answer.outcome
+            attempt.decline_code = answer.decline_code[:80]
+            attempt.decline_message = answer.message[:300]
+            attempt.save()
+            result = _after_attempt(invoice, subscription, attempt)
+    if result is None:
+        raise PaymentPending(f"Payment {attempt.provider_reference} is still processing")
     return result
 
 
