@@ -28,15 +28,26 @@ def run_plan(job: Job) -> dict[str, Any]:
     return {"runDate": run_date.isoformat(), "runAt": run_at.isoformat()}
 
 
-@job_handler("subscription-renewals-open", timeout_ms=600_000)
-def renewals_open(job: Job) -> dict[str, Any]:
-    """One batch of the daily run: open due invoices and start their renewals."""
+@job_handler("subscription-renewal-batches")
+def renewal_batches(job: Job) -> dict[str, Any]:
+    """Id ranges of the due subscriptions, one per parallel batch job."""
     run_date = dt.date.fromisoformat(str(job.variables["runDate"]))
-    batch = services.renewals_open_batch(run_date=run_date)
-    return {
-        "moreDue": batch.more,
-        "renewalsStarted": int(job.variables.get("renewalsStarted") or 0) + batch.started,
-    }
+    return {"batches": services.renewal_batches(run_date=run_date)}
+
+
+@job_handler("subscription-renewals-open", timeout_ms=600_000)
+def renewals_open(job: Job) -> dict[str, Any] | None:
+    """Open due invoices and start their renewals: one id range (inside the parallel
+    multi-instance), or the next batch of whatever is still due (the closing loop)."""
+    run_date = dt.date.fromisoformat(str(job.variables["runDate"]))
+    batch = job.variables.get("batch")
+    if isinstance(batch, dict):
+        services.renewals_open_batch(
+            run_date=run_date, id_range=(int(batch["from"]), int(batch["to"]))
+        )
+        return None  # parallel siblings must not overwrite each other's process variables
+    opened = services.renewals_open_batch(run_date=run_date)
+    return {"moreDue": opened.more, "renewalsOpened": services.renewals_opened(run_date)}
 
 
 @job_handler("subscription-payment-attempt", retry_backoff_ms=60_000)

@@ -369,7 +369,8 @@ def test_daily_timer_starts_the_run_at_the_configured_time(renewals, plan, setti
 
     renewals.later(dt.timedelta(hours=2))
 
-    daily.is_completed().has_passed("Task_open_batch", 3).has_variable("renewalsStarted", 5)
+    daily.is_completed().has_passed("Task_open_batch", 1).has_variable("renewalsOpened", 5)
+    assert len(daily.variables["batches"]) == 3  # five subscriptions in batches of two
     for subscription in subscriptions:
         assert renewals.invoice(subscription).status == Invoice.S.PAID
     assert CustomerEmail.objects.filter(kind="receipt").count() == 5
