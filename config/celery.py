@@ -29,7 +29,7 @@ app.conf.beat_schedule = {
         "options": {"expires": 5},
     },
     "webhook-events-retry": {
-        "task": "vendors.retry_webhook_events",
+        "task": "core.retry_webhook_events",
         "schedule": 60.0,
         "options": {"expires": 50},
     },

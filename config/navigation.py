@@ -56,16 +56,10 @@ def open_task_count(user: Any) -> int:
 
     The same rows as the tasklist's "Assigned to me" and "Unassigned in my groups" queues.
     """
-    from django.db.models import Q
+    from processes import port
 
-    from processes.models import UserTask
-
-    offered = Q(candidate_users__icontains=f'"{user.username}"')
-    for role in user_roles(user):
-        offered |= Q(candidate_groups__icontains=f'"{role}"')
-    return UserTask.objects.filter(
-        Q(assignee=user.username) | (Q(assignee="") & offered), state=UserTask.CREATED
-    ).count()
+    who = port.Audience(user.username, tuple(sorted(user_roles(user))))
+    return port.count_user_tasks(port.TaskQuery(state="CREATED", actionable_by=who))
 
 
 def nav_for(user: Any, current_path: str = "") -> list[dict[str, Any]]:

@@ -145,6 +145,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # ApplicationError -> HTTP status by its code, the same for every API.
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Orderly API",
@@ -157,6 +159,10 @@ PROCESS_ENGINE = os.environ.get("PROCESS_ENGINE", "embedded")
 if PROCESS_ENGINE not in {"embedded", "zeebe"}:
     raise ImproperlyConfigured("PROCESS_ENGINE must be 'embedded' or 'zeebe'.")
 ZEEBE_ADDRESS = os.environ.get("ZEEBE_ADDRESS", "127.0.0.1:26500")
+# Camunda 8's REST API (v2): user tasks and the reads of the back-office pages on Zeebe.
+CAMUNDA_REST_ADDRESS = os.environ.get("CAMUNDA_REST_ADDRESS", "http://127.0.0.1:8080/v2")
+CAMUNDA_REST_USERNAME = os.environ.get("CAMUNDA_REST_USERNAME", "")
+CAMUNDA_REST_PASSWORD = os.environ.get("CAMUNDA_REST_PASSWORD", "")
 
 # Celery: no broker configured means jobs run in-process (the `make run` default).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -188,8 +194,22 @@ ENGINE_CLOCK_CONTROLLED = env_bool("ENGINE_CLOCK_CONTROLLED", DEBUG)
 # Payments: "sandbox" (default; test cards tok_visa, tok_chargeDeclined, tok_retry) or "stripe".
 PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
 STRIPE_API_KEY = os.environ.get("STRIPE_API_KEY", "")
-# Carrier webhook secrets, "dhl=secret,ups=secret" (vendors sign with their own callback secret).
-CARRIER_WEBHOOK_SECRETS = os.environ.get("CARRIER_WEBHOOK_SECRETS", "")
+
+
+def env_secrets(name: str) -> dict[str, str]:
+    """``"name=<secret>,name=<secret>"`` from the environment as a dict (names lower-cased)."""
+    found = {}
+    for item in os.environ.get(name, "").split(","):
+        key, _, secret = item.strip().partition("=")
+        if key.strip() and secret.strip():
+            found[key.strip().lower()] = secret.strip()
+    return found
+
+
+# Webhook signing secrets per sender (vendors sign with their own callback secret instead).
+CARRIER_WEBHOOK_SECRETS = env_secrets("CARRIER_WEBHOOK_SECRETS")
+# Returned items reported by the warehouse or a carrier ("warehouse=secret,dhl=secret").
+RETURN_WEBHOOK_SECRETS = env_secrets("RETURN_WEBHOOK_SECRETS")
 # The demo simulator places orders and plays vendors and carriers in `make run` (off: "off").
 SIMULATOR = os.environ.get("SIMULATOR", "on" if DEBUG else "off")
 # Subscription renewals: the daily run starts at this UTC time of day ("HH:MM") and opens

@@ -117,11 +117,6 @@ class OrderCreateApi(APIView):
                 expected_total_minor=data.get("total_minor"),
                 placed_by=request.user,
             )
-        except services.ApplicationError as error:
-            return Response(
-                {error.field or "non_field_errors": [error.message]},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
         except (services.EngineUnavailable, DatabaseError) as error:
             logger.exception("Could not start the order process")
             return Response(

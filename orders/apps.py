@@ -12,3 +12,20 @@ class OrdersConfig(AppConfig):
 
         if order_link not in BUSINESS_LINKS:
             BUSINESS_LINKS.append(order_link)
+
+        from vendors import hooks
+
+        from . import payments
+        from .history import sub_order_history_write
+        from .models import Order
+
+        # vendors never imports orders: this is the order side its services reach.
+        hooks.install(
+            hooks.OrderSide(
+                record=sub_order_history_write,
+                order_is_paid=lambda order_id: Order.objects.filter(
+                    pk=order_id, status=Order.S.PAID
+                ).exists(),
+                payment_provider=lambda: payments.get_provider(),
+            )
+        )

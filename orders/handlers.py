@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from processes.jobs import BpmnError, Job, job_handler
+from vendors import stock
 from vendors.models import VendorSubOrder
 
 from . import services
@@ -40,13 +41,13 @@ def payment_capture(job: Job) -> dict[str, Any]:
 @job_handler("stock-reserve")
 def stock_reserve(job: Job) -> None:
     """Reserve the vendor's units; out of stock undoes that vendor's part only."""
-    if not services.stock_reserve(sub_order_id=_sub_order_id(job)):
+    if not stock.stock_reserve(sub_order_id=_sub_order_id(job)):
         raise BpmnError("OUT_OF_STOCK", "Not enough stock for the sub-order.")
 
 
 @job_handler("stock-release")
 def stock_release(job: Job) -> None:
-    services.stock_release(sub_order_id=_sub_order_id(job))
+    stock.stock_release(sub_order_id=_sub_order_id(job))
 
 
 @job_handler("refund-vendor-share")
@@ -87,7 +88,7 @@ def stock_release_all(job: Job) -> None:
     for sub_order_id in VendorSubOrder.objects.filter(order_id=_order_id(job)).values_list(
         "pk", flat=True
     ):
-        services.stock_release(sub_order_id=sub_order_id)
+        stock.stock_release(sub_order_id=sub_order_id)
 
 
 @job_handler("refund-order")

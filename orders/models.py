@@ -1,4 +1,4 @@
-"""Customers, orders, money movements, history and incoming webhook events."""
+"""Customers, orders, money movements and their history."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ from django.conf import settings
 from django.db import models
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from vendors.models import Product, Vendor, VendorSubOrder, country_validator, currency_validator
+from vendors.models import (
+    Product,
+    SubOrderEvent,
+    Vendor,
+    VendorSubOrder,
+    country_validator,
+    currency_validator,
+)
 
 
 class Customer(models.Model):
@@ -151,14 +158,35 @@ class Refund(models.Model):
         return f"refund {self.order.number}: {self.amount_minor} {self.currency}"
 
 
+class OrderEvent(models.TextChoices):
+    """What happens to an order as a whole (its vendor parts' events are ``SubOrderEvent``)."""
+
+    ORDER_PLACED = "order_placed", "Order placed"
+    PROCESS_STARTED = "process_started", "Process started"
+    PAYMENT_CAPTURED = "payment_captured", "Payment captured"
+    PAYMENT_DECLINED = "payment_declined", "Payment declined"
+    REFUND_ISSUED = "refund_issued", "Refund issued"
+    CANCELLATION_REQUESTED = "cancellation_requested", "Cancellation requested"
+    ORDER_CANCELLED = "order_cancelled", "Order cancelled"
+    ORDER_COMPLETED = "order_completed", "Order completed"
+    CUSTOMER_NOTIFIED = "customer_notified", "Customer notified"
+    RETURN_REQUESTED = "return_requested", "Return requested"
+    RETURN_VENDOR_SHARE_REVERSED = "return_vendor_share_reversed", "Vendor share of a return"
+
+
 class OrderHistory(models.Model):
-    """Who did what to an order (or one of its sub-orders), and when. Append-only."""
+    """Who did what to an order (or one of its sub-orders), and when. Append-only.
+
+    Written only through ``orders.history.order_history_write``.
+    """
+
+    EVENTS = (OrderEvent, SubOrderEvent)
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="history")
     sub_order = models.ForeignKey(
         VendorSubOrder, null=True, blank=True, on_delete=models.CASCADE, related_name="history"
     )
-    event = models.CharField(max_length=60)
+    event = models.CharField(max_length=60, choices=OrderEvent.choices + SubOrderEvent.choices)
     from_status = models.CharField(max_length=30, blank=True)
     to_status = models.CharField(max_length=30, blank=True)
     actor = models.CharField(max_length=150, blank=True)
@@ -170,33 +198,3 @@ class OrderHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order.number} {self.event}"
-
-
-class WebhookEventStatus(models.TextChoices):
-    RECEIVED = "received", "Received"
-    PROCESSED = "processed", "Processed"
-    FAILED = "failed", "Failed (will be retried)"
-
-
-class WebhookEvent(models.Model):
-    """An incoming webhook, stored before anything is done with it (source + event id unique)."""
-
-    S = WebhookEventStatus
-    source = models.CharField(max_length=80)
-    event_id = models.CharField(max_length=200)
-    event_type = models.CharField(max_length=60)
-    payload = models.JSONField()
-    status = models.CharField(max_length=12, choices=S.choices, default=S.RECEIVED)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    received_at = models.DateTimeField(auto_now_add=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["source", "event_id"], name="unique_webhook_event")
-        ]
-        indexes = [models.Index(fields=["status", "received_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.source}:{self.event_id} {self.event_type}"

@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from processes.models import ElementInstance, Incident, Record, UserTask
+from processes import port
 from processes.selectors import InstanceSummary, instance_summaries
 from vendors.models import Product, Vendor
 
@@ -23,11 +23,8 @@ def dashboard_figures() -> list[dict[str, Any]]:
             "label": "Open orders",
             "value": Order.objects.filter(status__in=["received", "paid"]).count(),
         },
-        {"label": "Open tasks", "value": UserTask.objects.filter(state=UserTask.CREATED).count()},
-        {
-            "label": "Open incidents",
-            "value": Incident.objects.filter(state=Incident.ACTIVE).count(),
-        },
+        {"label": "Open tasks", "value": port.count_user_tasks(port.TaskQuery(state="CREATED"))},
+        {"label": "Open incidents", "value": port.incidents().count()},
         {"label": "Active vendors", "value": Vendor.objects.filter(is_active=True).count()},
         {"label": "Products", "value": Product.objects.filter(is_active=True).count()},
         {"label": "Customers", "value": Customer.objects.count()},
@@ -36,6 +33,8 @@ def dashboard_figures() -> list[dict[str, Any]]:
 
 # Up to this many customers matching a search are looked up by id; more fall back to the join.
 SEARCH_CUSTOMERS_MAX = 500
+
+MARKETPLACE = "marketplace-order"
 
 ORDER_SORTS = {
     "newest": ["-created_at", "-id"],
@@ -66,22 +65,10 @@ def order_list(filters: OrderFilters) -> QuerySet[Order]:
         orders = orders.filter(sub_orders__vendor__handle=filters.vendor)
     if filters.waiting_at:
         orders = orders.filter(
-            Exists(
-                ElementInstance.objects.filter(
-                    process_instance_key=OuterRef("process_instance_key"),
-                    element_id=filters.waiting_at,
-                    state=ElementInstance.ACTIVE,
-                )
-            )
+            process_instance_key__in=port.instances_waiting_at(filters.waiting_at)
         )
     if filters.has_incident:
-        orders = orders.filter(
-            Exists(
-                Incident.objects.filter(
-                    process_instance_key=OuterRef("process_instance_key"), state=Incident.ACTIVE
-                )
-            )
-        )
+        orders = orders.filter(process_instance_key__in=port.instances_with_open_incident())
     if filters.created_from:
         orders = orders.filter(created_at__date__gte=filters.created_from)
     if filters.created_to:
@@ -120,17 +107,10 @@ def order_rows(orders: list[Order]) -> list[dict[str, Any]]:
 
 def waiting_step_choices() -> list[tuple[str, str]]:
     """Element ids of the marketplace process that orders can wait at, with their names."""
-    from processes.engine.service import model_of
-    from processes.models import ProcessDefinition
-
-    definition = (
-        ProcessDefinition.objects.filter(bpmn_process_id="marketplace-order")
-        .order_by("-version")
-        .first()
-    )
+    definition = port.latest_definition(MARKETPLACE)
     if definition is None:
         return []
-    model = model_of(definition)
+    model = port.process_model(definition.key)
     waits = {"userTask", "receiveTask", "serviceTask", "sendTask", "intermediateCatchEvent"}
     return sorted(
         ((el.id, el.name or el.id) for el in model.elements.values() if el.kind in waits),
@@ -172,23 +152,8 @@ def order_timeline(order: Order, *, limit: int = 300) -> list[TimelineEntry]:
         for h in OrderHistory.objects.filter(order=order).select_related("sub_order")[:limit]
     ]
     if order.process_instance_key:
-        records = Record.objects.filter(process_instance_key=order.process_instance_key).filter(
-            Q(value_type__in=["USER_TASK", "INCIDENT", "MESSAGE", "TIMER"])
-            | Q(value_type="JOB", intent__in=["FAILED", "ERROR_THROWN"])
-            | Q(
-                value_type="PROCESS_INSTANCE",
-                intent__in=["ELEMENT_COMPLETED", "ELEMENT_TERMINATED"],
-                element_type__in=[
-                    "PROCESS",
-                    "SERVICE_TASK",
-                    "USER_TASK",
-                    "RECEIVE_TASK",
-                    "INTERMEDIATE_CATCH_EVENT",
-                    "END_EVENT",
-                ],
-            )
-        )
-        for record in records.order_by("-id")[:limit]:
+        records = port.history(order.process_instance_key, limit=limit, notable=True)
+        for record in records:
             words = ENGINE_WORDS.get((record.value_type, record.intent))
             if words is None:
                 words = (

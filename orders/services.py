@@ -1,8 +1,10 @@
-"""Writes about orders: placing them, moving their money and stock, and their status changes.
+"""Writes about orders: placing them, capturing and refunding their charge, status changes.
 
 Every status change locks its row (``select_for_update``), checks the transition, and writes an
-``OrderHistory`` row in the same transaction. Money movements are keyed by an idempotency key
-derived from the process job that asked for them: repeating the job finds the earlier row.
+``OrderHistory`` row in the same transaction (``orders.history``). Money movements are keyed by
+an idempotency key derived from the process job that asked for them: repeating the job finds
+the earlier row. Refunds are made by ``orders.payments.refunds``; stock belongs to
+``vendors.stock``, holds and payouts to ``vendors.services``.
 """
 
 from __future__ import annotations
@@ -13,25 +15,29 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from core.errors import ApplicationError
-from processes import engine
+from core.history import actor_of
+from core.messages import publish_once
+from core.money import allocate, split_commission
+from core.notifications import notify_customer
+from processes import port
 from vendors.models import Product, StockItem, Vendor, VendorSubOrder
 
-from .models import Charge, Customer, Order, OrderHistory, OrderLine, Refund
-from .money import allocate, split_commission
+from .history import order_history_write
+from .models import Charge, Customer, Order, OrderEvent, OrderHistory, OrderLine, Refund
 from .payments import PaymentDeclined, get_provider
+from .payments.refunds import charge_refund
 
 logger = logging.getLogger(__name__)
 
 PROCESS_ID = "marketplace-order"
 ORDER_CANCELLED_MESSAGE = "order-cancelled"
-# Buffered messages wait this long for an instance that is not yet listening (out-of-order events).
-MESSAGE_TTL_MS = 30 * 24 * 3600 * 1000
+
+
+CUSTOMER_TEMPLATES = ("order_completed", "order_cancelled", "payment_declined")
 
 
 class EngineUnavailable(Exception):
@@ -62,54 +68,6 @@ class _VendorPart:
     @property
     def subtotal_minor(self) -> int:
         return sum(product.price_minor * quantity for product, quantity in self.lines)
-
-
-# ------------------------------------------------------------------------------------ history
-def history_write(
-    *,
-    order: Order,
-    event: str,
-    sub_order: VendorSubOrder | None = None,
-    from_status: str = "",
-    to_status: str = "",
-    actor: str = "",
-    detail: dict[str, Any] | None = None,
-) -> OrderHistory:
-    """Append a history row (call inside the transaction that made the change)."""
-    return OrderHistory.objects.create(
-        order=order,
-        sub_order=sub_order,
-        event=event,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor[:150],
-        detail=detail or {},
-    )
-
-
-def actor_of(user: Any) -> str:
-    """How a user appears in the history (``""`` for the process itself)."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return ""
-    return str(user.get_username())
-
-
-def publish_once(
-    name: str, correlation_key: str, *, variables: dict[str, Any], message_id: str
-) -> None:
-    """Publish a buffered process message; the same message id again is a no-op, not an error.
-
-    The engine drops a message whose id is still buffered (Zeebe's ALREADY_EXISTS rejection):
-    a vendor repeating an answer must not fail its webhook.
-    """
-    try:
-        engine.publish_message(
-            name, correlation_key, variables=variables, ttl_ms=MESSAGE_TTL_MS, message_id=message_id
-        )
-    except Exception as error:
-        if getattr(error, "rejection_type", "") != "ALREADY_EXISTS":
-            raise
-        logger.info("Message %s already published; dropped the repeat", message_id)
 
 
 # ------------------------------------------------------------------------------------ placing
@@ -229,9 +187,9 @@ def order_create(
                 unit_price_minor=product.price_minor,
                 total_minor=product.price_minor * quantity,
             )
-    history_write(
+    order_history_write(
         order=order,
-        event="order_placed",
+        event=OrderEvent.ORDER_PLACED,
         to_status=order.status,
         actor=actor_of(placed_by),
         detail={"total_minor": total, "currency": currency, "vendors": len(parts)},
@@ -270,16 +228,16 @@ def order_process_start(*, order: Order) -> int:
         return int(order.process_instance_key)
     try:
         instance_key = int(
-            engine.start(
-                PROCESS_ID, order_process_variables(order=order), business_key=order.number
-            )
+            port.start(PROCESS_ID, order_process_variables(order=order), business_key=order.number)
         )
     except Exception as error:  # the engine's own error types stay behind the port
         raise EngineUnavailable(str(error)) from error
     order.process_instance_key = instance_key
     order.metadata = {**order.metadata, "instance_key": instance_key, "process_id": PROCESS_ID}
     order.save(update_fields=["process_instance_key", "metadata"])
-    history_write(order=order, event="process_started", detail={"instance_key": instance_key})
+    order_history_write(
+        order=order, event=OrderEvent.PROCESS_STARTED, detail={"instance_key": instance_key}
+    )
     return instance_key
 
 
@@ -328,9 +286,9 @@ def payment_capture(*, order_id: int, idempotency_key: str) -> Charge:
         from_status = order.status
         order.decline()
         order.save()
-        history_write(
+        order_history_write(
             order=order,
-            event="payment_declined",
+            event=OrderEvent.PAYMENT_DECLINED,
             from_status=from_status,
             to_status=order.status,
             detail={"decline_code": declined.code},
@@ -347,56 +305,14 @@ def payment_capture(*, order_id: int, idempotency_key: str) -> Charge:
     from_status = order.status
     order.mark_paid()
     order.save()
-    history_write(
+    order_history_write(
         order=order,
-        event="payment_captured",
+        event=OrderEvent.PAYMENT_CAPTURED,
         from_status=from_status,
         to_status=order.status,
         detail={"amount_minor": charge.amount_minor, "provider_charge_id": result.id},
     )
     return charge
-
-
-def _refund(
-    *,
-    order: Order,
-    sub_order: VendorSubOrder | None,
-    amount_minor: int,
-    reason: str,
-    idempotency_key: str,
-) -> Refund | None:
-    """Refund ``amount_minor`` of the (locked) order's charge, at most what is left."""
-    charge = Charge.objects.select_for_update().filter(order=order).first()
-    if charge is None or charge.status == Charge.S.DECLINED:
-        return None
-    amount = min(amount_minor, charge.amount_minor - charge.refunded_minor)
-    if amount <= 0:
-        return None
-    result = get_provider().refund(
-        charge_id=charge.provider_charge_id, amount_minor=amount, idempotency_key=idempotency_key
-    )
-    refund = Refund.objects.create(
-        order=order,
-        sub_order=sub_order,
-        amount_minor=amount,
-        currency=charge.currency,
-        reason=reason[:200],
-        provider_refund_id=result.id,
-        idempotency_key=idempotency_key,
-    )
-    charge.refunded_minor += amount
-    if charge.refunded_minor == charge.amount_minor:
-        charge.refund_all()
-    else:
-        charge.refund_part()
-    charge.save()
-    history_write(
-        order=order,
-        sub_order=sub_order,
-        event="refund_issued",
-        detail={"amount_minor": amount, "reason": reason, "provider_refund_id": result.id},
-    )
-    return refund
 
 
 @transaction.atomic
@@ -410,8 +326,8 @@ def refund_sub_order(*, sub_order_id: int, idempotency_key: str, reason: str) ->
     )
     if existing is not None:
         return existing
-    return _refund(
-        order=order,
+    return charge_refund(
+        order_id=order.pk,
         sub_order=sub_order,
         amount_minor=sub_order.total_minor,
         reason=reason,
@@ -423,110 +339,12 @@ def refund_sub_order(*, sub_order_id: int, idempotency_key: str, reason: str) ->
 def refund_order_remaining(*, order_id: int, idempotency_key: str, reason: str) -> Refund | None:
     """Refund whatever of the charge is not refunded yet (whole-order cancellation), once."""
     order = Order.objects.select_for_update().get(pk=order_id)
-    existing = Refund.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing
-    return _refund(
-        order=order,
-        sub_order=None,
+    return charge_refund(
+        order_id=order.pk,
         amount_minor=order.total_minor,
         reason=reason,
         idempotency_key=idempotency_key,
     )
-
-
-# ------------------------------------------------------------------------------------ stock
-def _sub_order_quantities(sub_order: VendorSubOrder) -> dict[int, int]:
-    quantities: dict[int, int] = defaultdict(int)
-    for product_id, quantity in sub_order.lines.values_list("product_id", "quantity"):
-        quantities[product_id] += quantity
-    return dict(quantities)
-
-
-def _locked_stock(product_ids: list[int]) -> dict[int, StockItem]:
-    # Locked in product order so that two sub-orders sharing products cannot deadlock.
-    rows = StockItem.objects.select_for_update().filter(product_id__in=product_ids)
-    return {row.product_id: row for row in rows.order_by("product_id")}
-
-
-@transaction.atomic
-def stock_reserve(*, sub_order_id: int, actor: str = "") -> bool:
-    """Promise the sub-order's units to it; False (and the sub-order failed) if out of stock."""
-    sub_order = VendorSubOrder.objects.select_for_update().get(pk=sub_order_id)
-    if sub_order.stock_reserved_at is not None:
-        return True
-    if sub_order.status == VendorSubOrder.S.FAILED:
-        return False
-    quantities = _sub_order_quantities(sub_order)
-    stock = _locked_stock(sorted(quantities))
-    short = [
-        pid for pid, qty in quantities.items() if pid not in stock or stock[pid].available < qty
-    ]
-    if short:
-        from_status = sub_order.status
-        sub_order.fail()
-        sub_order.reason = "Out of stock when the order was paid."
-        sub_order.save()
-        history_write(
-            order=sub_order.order,
-            sub_order=sub_order,
-            event="stock_short",
-            from_status=from_status,
-            to_status=sub_order.status,
-            actor=actor,
-            detail={"product_ids": short},
-        )
-        return False
-    for product_id, quantity in quantities.items():
-        stock[product_id].reserved += quantity
-        stock[product_id].save(update_fields=["reserved"])
-    sub_order.stock_reserved_at = timezone.now()
-    sub_order.save(update_fields=["stock_reserved_at"])
-    history_write(
-        order=sub_order.order,
-        sub_order=sub_order,
-        event="stock_reserved",
-        actor=actor,
-        detail={"units": sum(quantities.values())},
-    )
-    return True
-
-
-@transaction.atomic
-def stock_release(*, sub_order_id: int, actor: str = "") -> bool:
-    """Give the sub-order's reserved units back; True if anything was released (once only)."""
-    sub_order = VendorSubOrder.objects.select_for_update().get(pk=sub_order_id)
-    if sub_order.stock_reserved_at is None or sub_order.stock_released_at is not None:
-        return False
-    quantities = _sub_order_quantities(sub_order)
-    stock = _locked_stock(sorted(quantities))
-    for product_id, quantity in quantities.items():
-        stock[product_id].reserved -= quantity
-        stock[product_id].save(update_fields=["reserved"])
-    sub_order.stock_released_at = timezone.now()
-    sub_order.save(update_fields=["stock_released_at"])
-    history_write(
-        order=sub_order.order,
-        sub_order=sub_order,
-        event="stock_released",
-        actor=actor,
-        detail={"units": sum(quantities.values())},
-    )
-    return True
-
-
-def stock_consume(*, sub_order: VendorSubOrder) -> None:
-    """Delivered: the reserved units leave the stock for good (call with the sub-order locked)."""
-    if sub_order.stock_reserved_at is None or sub_order.stock_released_at is not None:
-        return
-    quantities = _sub_order_quantities(sub_order)
-    stock = _locked_stock(sorted(quantities))
-    for product_id, quantity in quantities.items():
-        stock[product_id].reserved -= quantity
-        stock[product_id].on_hand -= quantity
-        stock[product_id].save(update_fields=["reserved", "on_hand"])
-    sub_order.stock_released_at = timezone.now()
-    sub_order.save(update_fields=["stock_released_at"])
 
 
 # ------------------------------------------------------------------------------------ endings
@@ -539,8 +357,11 @@ def order_complete(*, order_id: int) -> Order:
     from_status = order.status
     order.complete()
     order.save()
-    history_write(
-        order=order, event="order_completed", from_status=from_status, to_status=order.status
+    order_history_write(
+        order=order,
+        event=OrderEvent.ORDER_COMPLETED,
+        from_status=from_status,
+        to_status=order.status,
     )
     return order
 
@@ -560,8 +381,11 @@ def order_cancel_request(*, order: Order, reason: str, user: Any = None) -> Orde
         )
     if not reason.strip():
         raise ApplicationError("Say why the order is cancelled.", field="reason")
-    history_write(
-        order=order, event="cancellation_requested", actor=actor_of(user), detail={"reason": reason}
+    order_history_write(
+        order=order,
+        event=OrderEvent.CANCELLATION_REQUESTED,
+        actor=actor_of(user),
+        detail={"reason": reason},
     )
     publish_once(
         ORDER_CANCELLED_MESSAGE,
@@ -582,9 +406,9 @@ def order_mark_cancelled(*, order_id: int, reason: str = "") -> Order:
     from_status = order.status
     order.cancel()
     order.save()
-    history_write(
+    order_history_write(
         order=order,
-        event="order_cancelled",
+        event=OrderEvent.ORDER_CANCELLED,
         from_status=from_status,
         to_status=order.status,
         detail={"reason": reason},
@@ -592,45 +416,26 @@ def order_mark_cancelled(*, order_id: int, reason: str = "") -> Order:
     return order
 
 
-CUSTOMER_MESSAGES = {
-    "order_completed": "Your order {number} is complete. Thank you!",
-    "order_cancelled": "Your order {number} was cancelled; any payment was refunded.",
-    "payment_declined": "The payment for order {number} was declined.",
-}
-
-
 @transaction.atomic
 def customer_notify(*, order_id: int, template: str, idempotency_key: str) -> OrderHistory:
-    """Send the customer one message per key (repeating the job sends nothing)."""
+    """Send the customer one message per key (repeating the job sends nothing).
+
+    ``template`` names ``templates/notifications/orders/<template>.*.txt``.
+    """
     order = Order.objects.select_for_update().select_related("customer").get(pk=order_id)
     sent = order.history.filter(
-        event="customer_notified", detail__idempotency_key=idempotency_key
+        event=OrderEvent.CUSTOMER_NOTIFIED, detail__idempotency_key=idempotency_key
     ).first()
     if sent is not None:
         return sent
-    body = CUSTOMER_MESSAGES.get(template, CUSTOMER_MESSAGES["order_completed"]).format(
-        number=order.number
+    notify_customer(
+        template=f"orders/{template if template in CUSTOMER_TEMPLATES else 'order_completed'}",
+        to=order.customer.email,
+        context={"number": order.number},
+        key=idempotency_key,
     )
-    email = order.customer.email
-    transaction.on_commit(
-        lambda: send_mail(
-            f"Order {order.number}",
-            body,
-            getattr(settings, "DEFAULT_FROM_EMAIL", None),
-            [email],
-            fail_silently=True,
-        )
-    )
-    return history_write(
+    return order_history_write(
         order=order,
-        event="customer_notified",
+        event=OrderEvent.CUSTOMER_NOTIFIED,
         detail={"template": template, "idempotency_key": idempotency_key},
     )
-
-
-def integrity_safe(callable_: Any, **kwargs: Any) -> Any:
-    """Run a keyed write; if a concurrent run inserted the same key first, run again to find it."""
-    try:
-        return callable_(**kwargs)
-    except IntegrityError:
-        return callable_(**kwargs)

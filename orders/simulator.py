@@ -21,8 +21,10 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from core.errors import ApplicationError
+from core.webhooks import SIGNATURE_HEADER, retry_webhook_events, sign
 from vendors.models import Product, SubOrderStatus, Vendor, VendorSubOrder
-from vendors.webhooks import SIGNATURE_HEADER, carrier_secret, retry_webhook_events, sign
+from vendors.webhooks import carrier_secret
 
 from . import services
 from .models import Customer
@@ -129,7 +131,7 @@ class Simulator:
                 payment_method=self.random.choice(TOKENS),
                 shipping_minor=self.random.choice([0, 495, 995]),
             )
-        except services.ApplicationError as error:
+        except ApplicationError as error:
             logger.info("Simulator order refused: %s", error.message)
             return None
 

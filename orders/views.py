@@ -87,7 +87,9 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
 @require_POST
 @order_staff
 def order_cancel(request: HttpRequest, number: str) -> HttpResponse:
-    from .services import ApplicationError, order_cancel_request
+    from core.errors import ApplicationError
+
+    from .services import order_cancel_request
 
     order = Order.objects.filter(number=number).first()
     if order is None:

@@ -10,4 +10,3 @@ class ProcessesConfig(AppConfig):
         from processes.tasks import install_dispatch
 
         install_dispatch()
-        from .engine import extensions  # noqa: F401

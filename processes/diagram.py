@@ -13,33 +13,40 @@ import math
 from dataclasses import dataclass, field
 from html import escape
 
-from .engine.bpmn import Element, ProcessModel
+from .engine.bpmn import Element, ElementKind, ProcessModel
 
 TASK_KINDS = {
-    "serviceTask",
-    "sendTask",
-    "businessRuleTask",
-    "scriptTask",
-    "userTask",
-    "receiveTask",
-    "manualTask",
-    "task",
-    "callActivity",
+    ElementKind.SERVICE_TASK,
+    ElementKind.SEND_TASK,
+    ElementKind.BUSINESS_RULE_TASK,
+    ElementKind.SCRIPT_TASK,
+    ElementKind.USER_TASK,
+    ElementKind.RECEIVE_TASK,
+    ElementKind.MANUAL_TASK,
+    ElementKind.TASK,
+    ElementKind.CALL_ACTIVITY,
 }
+_INTERMEDIATE_KINDS = frozenset(
+    {
+        ElementKind.INTERMEDIATE_CATCH_EVENT,
+        ElementKind.INTERMEDIATE_THROW_EVENT,
+        ElementKind.BOUNDARY_EVENT,
+    }
+)
 GATEWAY_MARKERS = {
-    "exclusiveGateway": "×",  # noqa: RUF001 (the BPMN marker glyph)
-    "parallelGateway": "+",
-    "inclusiveGateway": "○",
-    "eventBasedGateway": "⬠",
+    ElementKind.EXCLUSIVE_GATEWAY: "×",  # noqa: RUF001 (the BPMN marker glyph)
+    ElementKind.PARALLEL_GATEWAY: "+",
+    ElementKind.INCLUSIVE_GATEWAY: "○",
+    ElementKind.EVENT_BASED_GATEWAY: "⬠",
 }
 TASK_ICONS = {
-    "serviceTask": "⚙",
-    "sendTask": "✉",
-    "businessRuleTask": "▦",
-    "scriptTask": "✎",
-    "receiveTask": "✉",
-    "manualTask": "✋",
-    "callActivity": "⊞",
+    ElementKind.SERVICE_TASK: "⚙",
+    ElementKind.SEND_TASK: "✉",
+    ElementKind.BUSINESS_RULE_TASK: "▦",
+    ElementKind.SCRIPT_TASK: "✎",
+    ElementKind.RECEIVE_TASK: "✉",
+    ElementKind.MANUAL_TASK: "✋",
+    ElementKind.CALL_ACTIVITY: "⊞",
 }
 EVENT_ICONS = {
     "timer": "◷",
@@ -49,25 +56,25 @@ EVENT_ICONS = {
     "compensation": "⏪",
 }
 KIND_LABELS = {
-    "startEvent": "Start event",
-    "endEvent": "End event",
-    "intermediateCatchEvent": "Intermediate catch event",
-    "intermediateThrowEvent": "Intermediate throw event",
-    "boundaryEvent": "Boundary event",
-    "serviceTask": "Service task",
-    "sendTask": "Send task",
-    "businessRuleTask": "Business rule task",
-    "scriptTask": "Script task",
-    "userTask": "User task",
-    "receiveTask": "Receive task",
-    "manualTask": "Manual task",
-    "task": "Task",
-    "exclusiveGateway": "Exclusive gateway",
-    "parallelGateway": "Parallel gateway",
-    "inclusiveGateway": "Inclusive gateway",
-    "eventBasedGateway": "Event-based gateway",
-    "subProcess": "Sub-process",
-    "callActivity": "Call activity",
+    ElementKind.START_EVENT: "Start event",
+    ElementKind.END_EVENT: "End event",
+    ElementKind.INTERMEDIATE_CATCH_EVENT: "Intermediate catch event",
+    ElementKind.INTERMEDIATE_THROW_EVENT: "Intermediate throw event",
+    ElementKind.BOUNDARY_EVENT: "Boundary event",
+    ElementKind.SERVICE_TASK: "Service task",
+    ElementKind.SEND_TASK: "Send task",
+    ElementKind.BUSINESS_RULE_TASK: "Business rule task",
+    ElementKind.SCRIPT_TASK: "Script task",
+    ElementKind.USER_TASK: "User task",
+    ElementKind.RECEIVE_TASK: "Receive task",
+    ElementKind.MANUAL_TASK: "Manual task",
+    ElementKind.TASK: "Task",
+    ElementKind.EXCLUSIVE_GATEWAY: "Exclusive gateway",
+    ElementKind.PARALLEL_GATEWAY: "Parallel gateway",
+    ElementKind.INCLUSIVE_GATEWAY: "Inclusive gateway",
+    ElementKind.EVENT_BASED_GATEWAY: "Event-based gateway",
+    ElementKind.SUB_PROCESS: "Sub-process",
+    ElementKind.CALL_ACTIVITY: "Call activity",
 }
 
 
@@ -86,11 +93,11 @@ class Overlay:
 def describe(el: Element) -> str:
     """The element's kind in words, e.g. 'Timer boundary event (non-interrupting)'."""
     label = KIND_LABELS.get(el.kind, el.kind)
-    if el.kind == "subProcess" and el.triggered_by_event:
+    if el.kind == ElementKind.SUB_PROCESS and el.triggered_by_event:
         label = "Event sub-process"
     if el.event is not None:
         label = f"{el.event.type.capitalize()} {label[0].lower()}{label[1:]}"
-    if el.kind == "boundaryEvent" and not el.cancel_activity:
+    if el.kind == ElementKind.BOUNDARY_EVENT and not el.cancel_activity:
         label += " (non-interrupting)"
     if el.loop is not None:
         label += " (sequential multi-instance)" if el.loop.sequential else " (multi-instance)"
@@ -124,17 +131,25 @@ def render_svg(model: ProcessModel, overlay: Overlay | None = None, *, title: st
     # Containers first so that their children are drawn on top.
     ordered = sorted(
         (el for el in model.elements.values() if el.id in shapes),
-        key=lambda el: 0 if el.kind == "subProcess" else 1 if el.kind != "boundaryEvent" else 2,
+        key=lambda el: (
+            0
+            if el.kind == ElementKind.SUB_PROCESS
+            else 1
+            if el.kind != ElementKind.BOUNDARY_EVENT
+            else 2
+        ),
     )
     for el in ordered:
-        if el.kind == "subProcess":
+        if el.kind == ElementKind.SUB_PROCESS:
             parts.append(_element(el, model, overlay))
     for flow_id, flow in model.flows.items():
-        edge = edges.get(flow_id)
-        if edge is None or len(edge.waypoints) < 2:
+        flow_edge = edges.get(flow_id)
+        if flow_edge is None or len(flow_edge.waypoints) < 2:
             continue
         taken = flow_id in overlay.taken_flows
-        waypoints = _clip_to_target(edge.waypoints, shapes.get(flow.target), model, flow.target)
+        waypoints = _clip_to_target(
+            flow_edge.waypoints, shapes.get(flow.target), model, flow.target
+        )
         points = " ".join(f"{x:.1f},{y:.1f}" for x, y in waypoints)
         marker = "arrow-taken" if taken else "arrow"
         css = "flow taken" if taken else "flow"
@@ -145,16 +160,16 @@ def render_svg(model: ProcessModel, overlay: Overlay | None = None, *, title: st
             f'<g class="{css}" data-flow-id="{escape(flow_id)}"><title>{tooltip}</title>'
             f'<polyline points="{points}" marker-end="url(#{marker})"/></g>'
         )
-        if flow.name and edge.label:
-            lb = edge.label
+        if flow.name and flow_edge.label:
+            lb = flow_edge.label
             parts.append(_text(flow.name, lb.x + lb.width / 2, lb.y + 10, "flow-label"))
     for _association_id, _source, _target in model.associations:
-        edge = edges.get(_association_id)
-        if edge and len(edge.waypoints) >= 2:
-            points = " ".join(f"{x:.1f},{y:.1f}" for x, y in edge.waypoints)
+        association_edge = edges.get(_association_id)
+        if association_edge and len(association_edge.waypoints) >= 2:
+            points = " ".join(f"{x:.1f},{y:.1f}" for x, y in association_edge.waypoints)
             parts.append(f'<polyline class="association" points="{points}"/>')
     for el in ordered:
-        if el.kind != "subProcess":
+        if el.kind != ElementKind.SUB_PROCESS:
             parts.append(_element(el, model, overlay))
     parts.append("</svg>")
     return "".join(parts)
@@ -186,20 +201,20 @@ def _element(el: Element, model: ProcessModel, overlay: Overlay) -> str:
             f'<rect class="heat" x="{x - 6}" y="{y - 6}" width="{w + 12}" height="{h + 12}" '
             f'rx="14" fill-opacity="{overlay.heat[el.id]:.2f}"/>'
         )
-    if el.kind in TASK_KINDS or el.kind == "subProcess":
+    if el.kind in TASK_KINDS or el.kind == ElementKind.SUB_PROCESS:
         dashed = ' stroke-dasharray="4 3"' if el.triggered_by_event else ""
         body.append(f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="10"{dashed}/>')
-        if el.kind == "callActivity":
+        if el.kind == ElementKind.CALL_ACTIVITY:
             body.append(f'<rect x="{x + 3}" y="{y + 3}" width="{w - 6}" height="{h - 6}" rx="8"/>')
         icon = TASK_ICONS.get(el.kind)
-        if el.kind == "userTask":
+        if el.kind == ElementKind.USER_TASK:
             body.append(
                 f'<g class="glyph"><circle cx="{x + 12}" cy="{y + 11}" r="3.5"/>'
                 f'<path d="M{x + 5},{y + 24} q0,-8 7,-8 q7,0 7,8"/></g>'
             )
         if icon:
             body.append(_text(icon, x + 12, y + 16, "icon"))
-        if el.kind == "subProcess":
+        if el.kind == ElementKind.SUB_PROCESS:
             body.append(_text(name, x + w / 2, y + 16, "label"))
         else:
             body.extend(_wrapped(name, x + w / 2, y + h / 2, w - 10))
@@ -214,14 +229,18 @@ def _element(el: Element, model: ProcessModel, overlay: Overlay) -> str:
         )
     else:
         cx, cy, r = x + w / 2, y + h / 2, min(w, h) / 2
-        css = "event-end" if el.kind == "endEvent" else "event"
+        css = "event-end" if el.kind == ElementKind.END_EVENT else "event"
         dashed = ' stroke-dasharray="4 3"' if not el.cancel_activity else ""
         body.append(f'<circle class="{css}" cx="{cx}" cy="{cy}" r="{r}"{dashed}/>')
-        if el.kind in ("intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"):
+        if el.kind in (
+            ElementKind.INTERMEDIATE_CATCH_EVENT,
+            ElementKind.INTERMEDIATE_THROW_EVENT,
+            ElementKind.BOUNDARY_EVENT,
+        ):
             body.append(f'<circle class="inner" cx="{cx}" cy="{cy}" r="{max(r - 3, 1)}"{dashed}/>')
         if el.event is not None:
             body.append(_text(EVENT_ICONS.get(el.event.type, "?"), cx, cy + 5, "icon"))
-    if name and el.kind not in TASK_KINDS and el.kind != "subProcess":
+    if name and el.kind not in TASK_KINDS and el.kind != ElementKind.SUB_PROCESS:
         label = shape.label
         if label is not None:
             body.extend(

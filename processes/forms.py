@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.utils.module_loading import autodiscover_modules
 
-from .models import UserTask
+from .port import UserTask
 
 TASK_FORMS: dict[str, type[TaskForm]] = {}
 _discovered = False

@@ -112,7 +112,7 @@ def due_jobs(limit: int = SWEEP_BATCH) -> dict[int, str]:
 def tick() -> dict[str, int]:
     """Fire due timers, expire messages, re-enqueue due jobs (run every second)."""
     from processes.engine import service
-    from processes.engine.extensions import resume_completed_children
+    from processes.engine.service import resume_completed_children
 
     fired = service.fire_due_timers()
     expired = service.expire_messages()

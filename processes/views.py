@@ -17,13 +17,12 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from config.roles import MANAGERS, SUPPORT, has_role, role_required, staff_required
+from core.http import safe_next
 
-from . import selectors
+from . import port, selectors
 from .diagram import describe, render_svg
-from .engine import service
-from .engine.runtime import Rejection
 from .forms import form_class_for
-from .models import ElementInstance, Incident, Job, ProcessDefinition, UserTask, Variable
+from .port import PortError
 
 incident_roles = role_required(SUPPORT, MANAGERS)
 manager_required = role_required(MANAGERS)
@@ -80,9 +79,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "rows": rows,
         "filters": filters,
-        "process_ids": ProcessDefinition.objects.values_list("bpmn_process_id", flat=True)
-        .distinct()
-        .order_by("bpmn_process_id"),
+        "process_ids": sorted({d.process_id for d in port.definitions()}),
         "query": query.urlencode(),
         "now": dt.datetime.now(dt.UTC),
     }
@@ -96,34 +93,16 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
-def _visible_task(request: HttpRequest, key: int) -> UserTask:
-    task = UserTask.objects.select_related("definition").filter(key=key).first()
+def _visible_task(request: HttpRequest, key: int) -> port.UserTask:
+    task = port.user_task(key)
     if task is None or not selectors.can_see_task(request.user, task):
         raise Http404("No such task.")
     return task
 
 
-def _process_variables(task: UserTask) -> dict[str, Any]:
+def _process_variables(task: port.UserTask) -> dict[str, Any]:
     """Variables visible from the task's element instance (for the form and its context)."""
-    chain = []
-    key: int | None = task.element_instance_key
-    parents = dict(
-        ElementInstance.objects.filter(process_instance_key=task.process_instance_key).values_list(
-            "key", "scope_key"
-        )
-    )
-    while key is not None:
-        chain.append(key)
-        key = parents.get(key)
-    by_scope: dict[int, dict[str, Any]] = {}
-    for scope, name, value in Variable.objects.filter(scope_key__in=chain).values_list(
-        "scope_key", "name", "value"
-    ):
-        by_scope.setdefault(scope, {})[name] = value
-    visible: dict[str, Any] = {}
-    for scope in reversed(chain):
-        visible.update(by_scope.get(scope, {}))
-    return visible
+    return port.user_task_variables(task)
 
 
 @require_GET
@@ -136,7 +115,7 @@ def task_detail(request: HttpRequest, key: int) -> HttpResponse:
     return _render_task(request, task, form)
 
 
-def _render_task(request: HttpRequest, task: UserTask, form: Any, status: int = 200):
+def _render_task(request: HttpRequest, task: port.UserTask, form: Any, status: int = 200):
     summary = selectors.instance_summaries([task.process_instance_key]).get(
         task.process_instance_key
     )
@@ -146,7 +125,7 @@ def _render_task(request: HttpRequest, task: UserTask, form: Any, status: int = 
         "form_context": form.context(),
         "summary": summary,
         "link": selectors.business_link(summary.business_key) if summary else None,
-        "can_complete": task.state == UserTask.CREATED
+        "can_complete": task.state == "CREATED"
         and task.assignee in ("", request.user.get_username()),
         "is_manager": has_role(request.user, MANAGERS),
         "assignable": _assignable_users(task) if has_role(request.user, MANAGERS) else [],
@@ -154,7 +133,7 @@ def _render_task(request: HttpRequest, task: UserTask, form: Any, status: int = 
     return render(request, "processes/task_detail.html", context, status=status)
 
 
-def _assignable_users(task: UserTask) -> list[str]:
+def _assignable_users(task: port.UserTask) -> list[str]:
     from django.contrib.auth import get_user_model
 
     users = get_user_model().objects.filter(is_active=True)
@@ -170,11 +149,9 @@ def _assignable_users(task: UserTask) -> list[str]:
 def task_claim(request: HttpRequest, key: int) -> HttpResponse:
     task = _visible_task(request, key)
     try:
-        service.assign_user_task(
-            task.key, _actor(request), allow_override=False, actor=_actor(request)
-        )
+        port.assign_user_task(task.key, _actor(request), request.user, allow_override=False)
         messages.success(request, f"You now own “{task.name}”.")
-    except Rejection as rejection:
+    except PortError as rejection:
         messages.error(request, rejection.message)
     return _back(request, reverse("tasks:detail", args=[task.key]))
 
@@ -186,9 +163,9 @@ def task_unclaim(request: HttpRequest, key: int) -> HttpResponse:
     if task.assignee != _actor(request) and not has_role(request.user, MANAGERS):
         raise PermissionDenied("Only the assignee or a manager can give a task back.")
     try:
-        service.unassign_user_task(task.key, actor=_actor(request))
+        port.unassign_user_task(task.key, request.user)
         messages.success(request, f"“{task.name}” is back in the queue.")
-    except Rejection as rejection:
+    except PortError as rejection:
         messages.error(request, rejection.message)
     return _back(request, reverse("tasks:detail", args=[task.key]))
 
@@ -202,9 +179,9 @@ def task_assign(request: HttpRequest, key: int) -> HttpResponse:
         messages.error(request, "Choose someone from the task's groups.")
     else:
         try:
-            service.assign_user_task(task.key, assignee, actor=_actor(request))
+            port.assign_user_task(task.key, assignee, request.user)
             messages.success(request, f"Assigned to {assignee}.")
-        except Rejection as rejection:
+        except PortError as rejection:
             messages.error(request, rejection.message)
     return _back(request, reverse("tasks:detail", args=[task.key]))
 
@@ -214,7 +191,7 @@ def task_assign(request: HttpRequest, key: int) -> HttpResponse:
 def task_complete(request: HttpRequest, key: int) -> HttpResponse:
     task = _visible_task(request, key)
     user = _actor(request)
-    if task.state != UserTask.CREATED:
+    if task.state != "CREATED":
         messages.error(request, "This task is already done.")
         return redirect("tasks:detail", key=task.key)
     if task.assignee and task.assignee != user:
@@ -226,10 +203,12 @@ def task_complete(request: HttpRequest, key: int) -> HttpResponse:
     if not form.is_valid():
         return _render_task(request, task, form, status=400)
     try:
+        # Assigned first: the one who completes a task is its assignee at completion, which is
+        # what Camunda 8 records too (its user-task search has no "completed by").
         if not task.assignee:
-            service.assign_user_task(task.key, user, allow_override=False, actor=user)
-        service.complete_user_task(task.key, form.variables(), actor=user)
-    except Rejection as rejection:
+            port.assign_user_task(task.key, user, request.user, allow_override=False)
+        port.complete_user_task(task.key, form.variables(), request.user)
+    except PortError as rejection:
         messages.error(request, rejection.message)
         return redirect("tasks:detail", key=task.key)
     messages.success(request, f"“{task.name}” completed.")
@@ -266,12 +245,10 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @incident_roles
 def incident_detail(request: HttpRequest, key: int) -> HttpResponse:
-    incident = Incident.objects.select_related("definition").filter(key=key).first()
+    incident = port.incident(key)
     if incident is None:
         raise Http404("No such incident.")
-    variables = Variable.objects.filter(
-        process_instance_key=incident.process_instance_key
-    ).order_by("scope_key", "name")
+    variables = port.variables(incident.process_instance_key)
     return render(
         request,
         "processes/incident_detail.html",
@@ -279,9 +256,7 @@ def incident_detail(request: HttpRequest, key: int) -> HttpResponse:
             "incident": incident,
             "job": selectors.incident_job(incident),
             "variables": variables,
-            "instance_active": ElementInstance.objects.filter(
-                key=incident.element_instance_key, state=ElementInstance.ACTIVE
-            ).exists(),
+            "instance_active": port.is_element_instance_active(incident.element_instance_key),
         },
     )
 
@@ -289,29 +264,25 @@ def incident_detail(request: HttpRequest, key: int) -> HttpResponse:
 @require_POST
 @incident_roles
 def incident_resolve(request: HttpRequest, key: int) -> HttpResponse:
-    incident = Incident.objects.filter(key=key).first()
+    incident = port.incident(key)
     if incident is None:
         raise Http404("No such incident.")
     detail_url = reverse("incidents:detail", args=[key])
     raw_variables = request.POST.get("variables", "").strip()
+    document = None
+    if raw_variables:
+        try:
+            document = json.loads(raw_variables)
+        except json.JSONDecodeError as error:
+            messages.error(request, f"Variables must be a JSON object: {error}")
+            return redirect(detail_url)
+        if not isinstance(document, dict):
+            messages.error(request, 'Variables must be a JSON object, like {"amount": 10}.')
+            return redirect(detail_url)
+    retries = max(_int_or_none(request.POST.get("retries")) or 1, 1) if incident.job_key else None
     try:
-        if raw_variables:
-            try:
-                document = json.loads(raw_variables)
-            except json.JSONDecodeError as error:
-                messages.error(request, f"Variables must be a JSON object: {error}")
-                return redirect(detail_url)
-            if not isinstance(document, dict):
-                messages.error(request, 'Variables must be a JSON object, like {"amount": 10}.')
-                return redirect(detail_url)
-            service.set_variables(incident.element_instance_key, document, local=False)
-        job = Job.objects.filter(key=incident.job_key).first() if incident.job_key else None
-        if job is not None:
-            retries = max(_int_or_none(request.POST.get("retries")) or 1, 1)
-            if job.retries != retries:
-                service.update_job(job.key, retries=retries)
-        service.resolve_incident(incident.key, actor_user=request.user)
-    except Rejection as rejection:
+        port.resolve_incident(incident.key, retries=retries, variables=document, user=request.user)
+    except PortError as rejection:
         messages.error(request, rejection.message)
         return redirect(detail_url)
     messages.success(request, "Incident resolved; the step runs again.")
@@ -330,10 +301,10 @@ def process_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @manager_required
 def process_detail(request: HttpRequest, key: int) -> HttpResponse:
-    definition = ProcessDefinition.objects.filter(key=key).first()
+    definition = port.definition(key)
     if definition is None:
         raise Http404("No such process version.")
-    model = service.model_of(definition)
+    model = port.process_model(definition.key)
     overlay, active = selectors.definition_heat(definition)
     elements = [
         {
@@ -344,15 +315,13 @@ def process_detail(request: HttpRequest, key: int) -> HttpResponse:
         }
         for el in model.elements.values()
     ]
-    instances = ElementInstance.objects.filter(
-        definition=definition, element_type="PROCESS"
-    ).order_by("-started_at")[:20]
+    instances = port.latest_instances(definition.key, limit=20)
     return render(
         request,
         "processes/process_detail.html",
         {
             "definition": definition,
-            "svg": render_svg(model, overlay, title=definition.name or definition.bpmn_process_id),
+            "svg": render_svg(model, overlay, title=definition.name or definition.process_id),
             "elements": elements,
             "instances": instances,
         },
@@ -385,10 +354,10 @@ def instance_context(request: HttpRequest, detail: selectors.InstanceDetail) -> 
         "svg": render_svg(detail.model, detail.overlay, title=detail.summary.process_name),
         "elements": elements.values(),
         "can_cancel": has_role(request.user, MANAGERS)
-        and detail.root.state == ElementInstance.ACTIVE
+        and detail.root.state == "ACTIVE"
         and not detail.root.parent_process_instance_key,
         "can_resolve": has_role(request.user, SUPPORT, MANAGERS),
-        "is_active": detail.root.state == ElementInstance.ACTIVE,
+        "is_active": detail.root.state == "ACTIVE",
         "link": selectors.business_link(detail.root.business_key),
         "now": dt.datetime.now(dt.UTC),
     }
@@ -398,8 +367,9 @@ def instance_context(request: HttpRequest, detail: selectors.InstanceDetail) -> 
 @manager_required
 def instance_cancel(request: HttpRequest, key: int) -> HttpResponse:
     try:
-        service.cancel_instance(key, actor=_actor(request))
+        port.cancel(key, request.user)
         messages.success(request, "Process instance cancelled.")
-    except Rejection as rejection:
+    except PortError as rejection:
         messages.error(request, rejection.message)
-    return _back(request, request.POST.get("next") or reverse("processes:instance", args=[key]))
+    fallback = reverse("processes:instance", args=[key])
+    return _back(request, safe_next(request, request.POST.get("next"), fallback))

@@ -127,7 +127,7 @@ class WorkerPool:
 
                             service.expire_messages()
                         # Call-activity parents that were busy when their child ended (§1.12).
-                        from processes.engine.extensions import resume_completed_children
+                        from processes.engine.service import resume_completed_children
 
                         resume_completed_children()
                         for hook in PERIODIC_HOOKS:

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.roles import MANAGERS, SUPPORT, has_role
+from core.errors import ApplicationError
 from orders.models import Customer, Order
 
 from . import services
@@ -180,12 +181,13 @@ class ReturnCreateApi(APIView):
                 idempotency_key=key,
                 client_reference=data["client_reference"],
             )
-        except services.ApplicationError as error:
-            field = error.field or "non_field_errors"
-            if field == "idempotency_key":
-                field = IDEMPOTENCY_HEADER
-            code = status.HTTP_409_CONFLICT if error.code == "conflict" else 400
-            return Response({field: [error.message]}, status=code)
+        except ApplicationError as error:
+            if error.field != "idempotency_key":
+                raise  # answered by core.api.exception_handler
+            # The key came in a header: name the header, as the client sent it.
+            raise ApplicationError(
+                error.message, field=IDEMPOTENCY_HEADER, code=error.code
+            ) from error
         except (services.EngineUnavailable, DatabaseError) as error:
             logger.exception("Could not start the return process")
             return Response(

@@ -15,9 +15,7 @@ class ReturnsConfig(AppConfig):
         if return_link not in BUSINESS_LINKS:
             BUSINESS_LINKS.append(return_link)
 
-        from vendors.webhooks import WEBHOOK_ACTORS
+        from .webhooks import register_webhook_sources
 
-        from .webhooks import return_webhook_event_act
-
-        # The webhook retry sweep acts again on return events left FAILED.
-        WEBHOOK_ACTORS["return"] = lambda event: return_webhook_event_act(event=event)
+        # Return events go through the webhook inbox (and its retry sweep).
+        register_webhook_sources()

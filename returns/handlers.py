@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from processes import port
 from processes.jobs import BpmnError, Job, job_handler
-from processes.models import UserTask
 
 from . import services
 
@@ -20,17 +20,10 @@ def _return_id(job: Job) -> int:
 
 
 def _completed_by(job: Job, element_id: str) -> str:
-    """Who completed the latest ``element_id`` task of this instance."""
-    task = (
-        UserTask.objects.filter(
-            process_instance_key=job.process_instance_key,
-            element_id=element_id,
-            state=UserTask.COMPLETED,
-        )
-        .order_by("-completed_at", "-key")
-        .first()
+    """Who completed the latest ``element_id`` task of this instance, as the engine knows it."""
+    return port.user_task_completed_by(
+        process_instance_key=job.process_instance_key, element_id=element_id
     )
-    return task.completed_by if task is not None else ""
 
 
 @job_handler("return-eligibility-check")

@@ -395,13 +395,35 @@ class VendorReturnAdjustment(models.Model):
         return f"{self.return_request.number} {self.sub_order.number}: {self.kind}"
 
 
+class ReturnEvent(models.TextChoices):
+    """What happens to a return (rows in its history)."""
+
+    REQUESTED = "requested", "Requested"
+    FRAUD_SCORED = "fraud_scored", "Fraud scored"
+    REVIEWED = "reviewed", "Reviewed"
+    REJECTED = "rejected", "Rejected"
+    LABEL_SENT = "label_sent", "Label sent"
+    ITEM_RECEIVED = "item_received", "Item received"
+    EXPIRED = "expired", "Expired"
+    INSPECTED = "inspected", "Inspected"
+    ACCEPTED = "accepted", "Accepted"
+    REFUND_PREPARED = "refund_prepared", "Refund prepared"
+    REFUND_APPROVED = "refund_approved", "Refund approved"
+    REFUND_ISSUED = "refund_issued", "Refund issued"
+    COMPLETED = "completed", "Completed"
+    CUSTOMER_NOTIFIED = "customer_notified", "Customer notified"
+
+
 class ReturnHistory(models.Model):
-    """Who did what to a return, and when. Append-only."""
+    """Who did what to a return, and when. Append-only; written by ``returns.services._record``
+    only."""
+
+    EVENTS = ReturnEvent
 
     return_request = models.ForeignKey(
         ReturnRequest, on_delete=models.CASCADE, related_name="history"
     )
-    event = models.CharField(max_length=60)
+    event = models.CharField(max_length=60, choices=ReturnEvent.choices)
     from_status = models.CharField(max_length=30, blank=True)
     to_status = models.CharField(max_length=30, blank=True)
     actor = models.CharField(max_length=150, blank=True)

@@ -69,17 +69,11 @@ def return_list(*, status: str = "", q: str = "", flagged: bool = False) -> Quer
 
 def open_task_count(*, user: Any, form_key: str) -> int:
     """Open user tasks of ``form_key`` the user could take (its own or unassigned in its groups)."""
-    from config.roles import user_roles
-    from processes.models import UserTask
+    from processes import port
+    from processes.selectors import audience
 
-    offered = Q(candidate_users__icontains=f'"{user.username}"')
-    for role in user_roles(user):
-        offered |= Q(candidate_groups__icontains=f'"{role}"')
-    return UserTask.objects.filter(
-        Q(assignee=user.username) | (Q(assignee="") & offered),
-        state=UserTask.CREATED,
-        form_key=form_key,
-    ).count()
+    query = port.TaskQuery(state="CREATED", actionable_by=audience(user), form_key=form_key)
+    return port.count_user_tasks(query)
 
 
 def returns_nav_count(user: Any) -> int | None:

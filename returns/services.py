@@ -3,8 +3,11 @@
 Every status change locks the return (``select_for_update``), checks the FSM transition and writes
 a ``ReturnHistory`` row in the same transaction. Money movements (refund, store credit, payout
 reversal) are keyed by the return, so a repeated job finds the earlier row instead of moving
-money twice. The four-eyes rule on refund approval lives here, not in the form: whatever
-completes the approval task, ``refund_decide`` refuses an approver who requested or reviewed.
+money twice. This module writes the return's own rows and store credit only: the card refund
+goes through orders' payments (``charge_refund``), the vendor's share through
+``vendors.services.vendor_share_take_back`` and restocking through ``vendors.stock``. The
+four-eyes rule on refund approval lives here, not in the form: whatever completes the approval
+task, ``refund_decide`` refuses an approver who requested or reviewed.
 """
 
 from __future__ import annotations
@@ -20,25 +23,25 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from config.roles import MANAGERS, has_role
-from orders.models import Charge, Customer, Order, OrderLine
+from core.errors import ApplicationError
+from core.history import actor_of, history_write
+from core.messages import publish_once
+from core.money import format_money, round_half_up_div
+from core.notifications import notify_customer
+from orders.history import order_history_write
+from orders.models import Charge, Customer, Order, OrderEvent, OrderLine
 from orders.models import Refund as OrderRefund
-from orders.money import round_half_up_div
-from orders.payments import get_provider
-from orders.services import (
-    ApplicationError,
-    EngineUnavailable,
-    actor_of,
-    history_write,
-    publish_once,
-)
-from processes import engine
-from vendors.models import Payout, PayoutHold, StockItem, VendorSubOrder
+from orders.payments.refunds import charge_refund
+from orders.services import EngineUnavailable
+from processes import port
+from vendors import services as vendor_services
+from vendors import stock as vendor_stock
+from vendors.models import VendorSubOrder
 
 from . import fraud
 from .models import (
@@ -46,6 +49,7 @@ from .models import (
     Inspection,
     ItemCondition,
     RefundMethod,
+    ReturnEvent,
     ReturnHistory,
     ReturnLabel,
     ReturnLine,
@@ -82,14 +86,20 @@ def _locked(return_id: int) -> ReturnRequest:
 
 
 def _record(
-    return_request: ReturnRequest, event: str, from_status: str, actor: str = "", **detail: Any
+    return_request: ReturnRequest,
+    event: ReturnEvent,
+    from_status: str,
+    actor: str = "",
+    **detail: Any,
 ) -> ReturnHistory:
-    return ReturnHistory.objects.create(
+    """The one writer of a return's history rows."""
+    return history_write(
+        ReturnHistory,
+        event,
         return_request=return_request,
-        event=event,
         from_status=from_status,
         to_status=return_request.status,
-        actor=actor[:150],
+        actor=actor,
         detail=detail,
     )
 
@@ -242,11 +252,15 @@ def return_request_create(
         for line, qty in wanted
     )
     _record(
-        return_request, "requested", "", actor_of(user), amount_minor=return_request.amount_minor
+        return_request,
+        ReturnEvent.REQUESTED,
+        "",
+        actor_of(user),
+        amount_minor=return_request.amount_minor,
     )
-    history_write(
+    order_history_write(
         order=order,
-        event="return_requested",
+        event=OrderEvent.RETURN_REQUESTED,
         actor=actor_of(user),
         detail={"return": return_request.number, "amount_minor": return_request.amount_minor},
     )
@@ -273,7 +287,7 @@ def return_process_start(*, return_request: ReturnRequest) -> int:
         return int(return_request.process_instance_key)
     try:
         key = int(
-            engine.start(
+            port.start(
                 PROCESS_ID,
                 return_process_variables(return_request=return_request),
                 business_key=return_request.number,
@@ -318,7 +332,7 @@ def _reject(return_request: ReturnRequest, *, reason: str, actor: str) -> None:
     return_request.rejection_reason = reason[:500]
     return_request.closed_at = timezone.now()
     return_request.save()
-    _record(return_request, "rejected", from_status, actor, reason=reason)
+    _record(return_request, ReturnEvent.REJECTED, from_status, actor, reason=reason)
 
 
 @transaction.atomic
@@ -344,7 +358,7 @@ def return_fraud_assess(*, return_id: int) -> FraudAssessment:
     return_request.save()
     _record(
         return_request,
-        "fraud_scored",
+        ReturnEvent.FRAUD_SCORED,
         from_status,
         score=result.score,
         route=result.route,
@@ -376,7 +390,9 @@ def return_review_record(
     return_request.approve()
     return_request.inspection_required = decision == "inspect"
     return_request.save()
-    _record(return_request, "reviewed", S.IN_REVIEW, reviewer, decision=decision, note=reason)
+    _record(
+        return_request, ReturnEvent.REVIEWED, S.IN_REVIEW, reviewer, decision=decision, note=reason
+    )
     return return_request
 
 
@@ -401,7 +417,7 @@ def return_label_create(*, return_id: int, idempotency_key: str) -> ReturnLabel:
         return_request.save()
         _record(
             return_request,
-            "label_sent",
+            ReturnEvent.LABEL_SENT,
             S.APPROVED,
             carrier=label.carrier,
             tracking_number=label.tracking_number,
@@ -425,7 +441,7 @@ def return_item_receive(*, return_request: ReturnRequest, actor: str = "") -> Re
     return_request.receive()
     return_request.item_received_at = timezone.now()
     return_request.save()
-    _record(return_request, "item_received", S.AWAITING_ITEM, actor)
+    _record(return_request, ReturnEvent.ITEM_RECEIVED, S.AWAITING_ITEM, actor)
     publish_once(
         ITEM_RECEIVED_MESSAGE,
         str(return_request.pk),
@@ -443,7 +459,7 @@ def return_expire(*, return_id: int) -> ReturnRequest:
         return_request.expire()
         return_request.closed_at = timezone.now()
         return_request.save()
-        _record(return_request, "expired", S.AWAITING_ITEM)
+        _record(return_request, ReturnEvent.EXPIRED, S.AWAITING_ITEM)
     return return_request
 
 
@@ -491,7 +507,7 @@ def inspection_record(
     if passed:
         return_request.accept()
         return_request.save()
-        _record(return_request, "inspected", S.RECEIVED, inspector, condition=condition)
+        _record(return_request, ReturnEvent.INSPECTED, S.RECEIVED, inspector, condition=condition)
     else:
         why = "the item does not match the order" if not matches_order else "the item is damaged"
         _reject(
@@ -520,7 +536,7 @@ def refund_prepare(*, return_id: int) -> ReturnRefund:
             raise ApplicationError("This return must be inspected first.", code="conflict")
         return_request.accept()
         return_request.save()
-        _record(return_request, "accepted", S.RECEIVED, note="no inspection needed")
+        _record(return_request, ReturnEvent.ACCEPTED, S.RECEIVED, note="no inspection needed")
     if return_request.status != S.ACCEPTED:
         raise ApplicationError(f"Return is {return_request.status}; no refund.", code="conflict")
     amount = return_request.amount_minor
@@ -547,7 +563,7 @@ def refund_prepare(*, return_id: int) -> ReturnRefund:
         refund.save()
     _record(
         return_request,
-        "refund_prepared",
+        ReturnEvent.REFUND_PREPARED,
         return_request.status,
         amount_minor=amount,
         method=refund.method,
@@ -588,7 +604,9 @@ def refund_decide(*, return_id: int, approver: str, approve: bool, note: str = "
     if approve:
         refund.approve()
         refund.save()
-        _record(return_request, "refund_approved", return_request.status, approver, note=note)
+        _record(
+            return_request, ReturnEvent.REFUND_APPROVED, return_request.status, approver, note=note
+        )
     else:
         refund.reject()
         refund.save()
@@ -597,42 +615,15 @@ def refund_decide(*, return_id: int, approver: str, approve: bool, note: str = "
 
 
 def _charge_refund(*, return_request: ReturnRequest, refund: ReturnRefund) -> OrderRefund | None:
-    """Refund through the payment provider, keyed by the return (a repeat finds the row)."""
-    order = Order.objects.select_for_update().get(pk=return_request.order_id)
-    existing = OrderRefund.objects.filter(idempotency_key=refund.idempotency_key).first()
-    if existing is not None:
-        return existing
-    charge = Charge.objects.select_for_update().filter(order=order).first()
-    if charge is None or charge.status == Charge.S.DECLINED:
-        raise ApplicationError("The order has no captured charge to refund.", code="conflict")
-    amount = min(refund.amount_minor, charge.amount_minor - charge.refunded_minor)
-    if amount <= 0:
-        raise ApplicationError("Nothing left to refund on the charge.", code="conflict")
-    result = get_provider().refund(
-        charge_id=charge.provider_charge_id,
-        amount_minor=amount,
-        idempotency_key=refund.idempotency_key,
-    )
-    order_refund = OrderRefund.objects.create(
-        order=order,
-        amount_minor=amount,
-        currency=charge.currency,
+    """Refund through the order's payments, keyed by the return (a repeat finds the row)."""
+    return charge_refund(
+        order_id=return_request.order_id,
+        amount_minor=refund.amount_minor,
         reason=f"Return {return_request.number}",
-        provider_refund_id=result.id,
         idempotency_key=refund.idempotency_key,
+        required=True,
+        detail={"return": return_request.number},
     )
-    charge.refunded_minor += amount
-    if charge.refunded_minor == charge.amount_minor:
-        charge.refund_all()
-    else:
-        charge.refund_part()
-    charge.save()
-    history_write(
-        order=order,
-        event="refund_issued",
-        detail={"amount_minor": amount, "return": return_request.number, "id": result.id},
-    )
-    return order_refund
 
 
 @transaction.atomic
@@ -665,7 +656,7 @@ def refund_issue(*, return_id: int) -> ReturnRefund:
     return_request.save()
     _record(
         return_request,
-        "refund_issued",
+        ReturnEvent.REFUND_ISSUED,
         from_status,
         amount_minor=refund.amount_minor,
         method=refund.method,
@@ -718,30 +709,16 @@ def vendor_share_reverse(*, return_id: int) -> list[VendorReturnAdjustment]:
         share = shares[sub_order_id]
         commission = _commission_part(sub_order=sub_order, before=before, share=share)
         payout_part = share - commission
-        kind, reversal_id = VendorReturnAdjustment.K.NONE, ""
-        payout = Payout.objects.select_for_update().filter(sub_order=sub_order).first()
-        hold = PayoutHold.objects.select_for_update().filter(sub_order=sub_order).first()
-        if payout is not None and payout.status != Payout.S.REVERSED:
-            payout_part = min(payout_part, payout.amount_minor - payout.reversed_minor)
-            result = get_provider().reverse_transfer(
-                transfer_id=payout.provider_transfer_id,
-                amount_minor=payout_part,
-                idempotency_key=key,
-            )
-            payout.reversed_minor += payout_part
-            if payout.reversed_minor == payout.amount_minor:
-                payout.reverse_all()
-            else:
-                payout.reverse_part()
-            payout.save()
-            kind, reversal_id = VendorReturnAdjustment.K.PAYOUT_REVERSED, result.id
-        elif hold is not None and hold.status == PayoutHold.S.HELD:
-            payout_part = min(payout_part, hold.amount_minor)
-            # The hold shrinks by the vendor's part: less is released on delivery.
-            PayoutHold.objects.filter(pk=hold.pk).update(
-                amount_minor=F("amount_minor") - payout_part
-            )
-            kind = VendorReturnAdjustment.K.HOLD_REDUCED
+        taken = vendor_services.vendor_share_take_back(
+            sub_order_id=sub_order.pk,
+            amount_minor=payout_part,
+            idempotency_key=key,
+            reason=f"Return {return_request.number}",
+        )
+        kind = VendorReturnAdjustment.K(taken.kind)
+        if kind != VendorReturnAdjustment.K.NONE:
+            payout_part = taken.amount_minor
+        reversal_id = taken.provider_reversal_id
         adjustment = VendorReturnAdjustment.objects.create(
             return_request=return_request,
             sub_order=sub_order,
@@ -753,10 +730,10 @@ def vendor_share_reverse(*, return_id: int) -> list[VendorReturnAdjustment]:
             provider_reversal_id=reversal_id,
             idempotency_key=key,
         )
-        history_write(
+        order_history_write(
             order=return_request.order,
             sub_order=sub_order,
-            event="return_vendor_share_reversed",
+            event=OrderEvent.RETURN_VENDOR_SHARE_REVERSED,
             detail={
                 "return": return_request.number,
                 "kind": kind,
@@ -777,63 +754,52 @@ def return_restock(*, return_id: int) -> ReturnRequest:
         return return_request
     inspection = Inspection.objects.filter(return_request=return_request).first()
     restock = inspection is None or inspection.restockable
-    restocked: list[dict[str, Any]] = []
+    restocked: list[dict[str, int]] = []
     if restock:
         quantities: dict[int, int] = defaultdict(int)
         for line in return_request.lines.select_related("order_line"):
             quantities[line.order_line.product_id] += line.quantity
-        for item in StockItem.objects.select_for_update().filter(product_id__in=quantities):
-            StockItem.objects.filter(pk=item.pk).update(
-                on_hand=F("on_hand") + quantities[item.product_id]
-            )
-            restocked.append({"product_id": item.product_id, "units": quantities[item.product_id]})
+        restocked = vendor_stock.stock_restock(quantities=dict(quantities))
     return_request.complete()
     return_request.closed_at = timezone.now()
     return_request.save()
-    _record(return_request, "completed", S.REFUNDED, restocked=restocked)
+    _record(return_request, ReturnEvent.COMPLETED, S.REFUNDED, restocked=restocked)
     return return_request
 
 
-CUSTOMER_MESSAGES = {
-    "rejected": "Your return {number} was not accepted: {reason}",
-    "refunded": "Your return {number} is refunded: {amount}.",
-    "expired": "Your return {number} was closed: the item did not reach us within {days} days.",
-}
+CUSTOMER_TEMPLATES = ("rejected", "refunded", "expired")
 
 
 @transaction.atomic
 def return_customer_notify(*, return_id: int, template: str, idempotency_key: str) -> ReturnHistory:
-    """Tell the customer (one e-mail per key: repeating the job sends nothing)."""
-    from orders.money import format_money
+    """Tell the customer (one e-mail per key: repeating the job sends nothing).
 
+    ``template`` names ``templates/notifications/returns/<template>.*.txt``; the e-mail goes
+    after commit, and a mail failure does not undo the decision (the history row stands).
+    """
     return_request = _locked(return_id)
     sent = return_request.history.filter(
-        event="customer_notified", detail__idempotency_key=idempotency_key
+        event=ReturnEvent.CUSTOMER_NOTIFIED, detail__idempotency_key=idempotency_key
     ).first()
     if sent is not None:
         return sent
     refund = ReturnRefund.objects.filter(return_request=return_request).first()
-    body = CUSTOMER_MESSAGES.get(template, CUSTOMER_MESSAGES["refunded"]).format(
-        number=return_request.number,
-        reason=return_request.rejection_reason or "see your account",
-        amount=format_money(refund.amount_minor, refund.currency) if refund else "",
-        days=return_request.policy.item_wait_days,
+    notice = notify_customer(
+        template=f"returns/{template if template in CUSTOMER_TEMPLATES else 'refunded'}",
+        to=return_request.customer.email,
+        context={
+            "number": return_request.number,
+            "reason": return_request.rejection_reason or "see your account",
+            "amount": format_money(refund.amount_minor, refund.currency) if refund else "",
+            "days": return_request.policy.item_wait_days,
+        },
+        key=idempotency_key,
     )
-    email, subject = return_request.customer.email, f"Return {return_request.number}"
-
-    def send() -> None:
-        # After commit: a mail failure must not undo the decision; the history row stands.
-        try:
-            send_mail(subject, body, getattr(settings, "DEFAULT_FROM_EMAIL", None), [email])
-        except Exception:
-            logger.warning("Could not e-mail %s about %s", email, subject, exc_info=True)
-
-    transaction.on_commit(send)
     return _record(
         return_request,
-        "customer_notified",
+        ReturnEvent.CUSTOMER_NOTIFIED,
         return_request.status,
         template=template,
-        body=body,
+        body=notice.notification.body,
         idempotency_key=idempotency_key,
     )

@@ -12,12 +12,13 @@ from typing import Any
 
 from django import forms
 
+from core.errors import ApplicationError
+from core.money import format_money
 from orders.models import Charge
-from orders.money import format_money
 from processes.forms import TaskForm, task_form
 
 from .models import ItemCondition, ReturnRefund, ReturnRequest
-from .services import ApplicationError, refund_approval_check
+from .services import refund_approval_check
 
 
 class ReturnTaskForm(TaskForm):

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from config.roles import MANAGERS, SUPPORT, WAREHOUSE, has_role, role_required
 from orders.models import Charge
 from processes import selectors as process_selectors
-from processes.models import UserTask
+from processes.port import UserTask
 from processes.views import instance_context
 
 from . import selectors
@@ -29,10 +29,8 @@ def _queue_tasks(request: HttpRequest) -> list[tuple[str, list[UserTask]]]:
         (MANAGERS, selectors.APPROVAL_FORM, "Refund approvals"),
     ):
         if has_role(request.user, role):
-            tasks = process_selectors.visible_tasks(user=request.user).filter(
-                form_key=form_key, state=UserTask.CREATED
-            )
-            queues.append((title, list(tasks.order_by("created_at")[:50])))
+            tasks = process_selectors.open_tasks_for(user=request.user, form_key=form_key)
+            queues.append((title, tasks))
     return queues
 
 

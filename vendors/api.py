@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.roles import VENDORS, has_role
-from orders.services import ApplicationError, actor_of
+from core.history import actor_of
 
 from . import selectors, services
 
@@ -53,12 +53,6 @@ class VendorSubOrderSerializer(serializers.Serializer):
     lines = VendorSubOrderLineSerializer(many=True)
 
 
-def _refused(error: ApplicationError) -> Response:
-    key = error.field or "non_field_errors"
-    code = status.HTTP_400_BAD_REQUEST if error.field else status.HTTP_409_CONFLICT
-    return Response({key: [error.message]}, status=code)
-
-
 class SubOrderListApi(APIView):
     permission_classes = [IsVendorUser]
 
@@ -93,10 +87,7 @@ class SubOrderAcceptApi(APIView):
     @extend_schema(request=None, responses=_ACTION_RESPONSES, tags=["vendor"])
     def post(self, request: Request, number: str) -> Response:
         sub_order = selectors.sub_order_for_user(user=request.user, number=number)
-        try:
-            sub_order = services.sub_order_accept(sub_order=sub_order, actor=actor_of(request.user))
-        except ApplicationError as error:
-            return _refused(error)
+        sub_order = services.sub_order_accept(sub_order=sub_order, actor=actor_of(request.user))
         return Response(VendorSubOrderSerializer(sub_order).data)
 
 
@@ -113,14 +104,11 @@ class SubOrderRejectApi(APIView):
         sub_order = selectors.sub_order_for_user(user=request.user, number=number)
         serializer = self.SubOrderRejectInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            sub_order = services.sub_order_reject(
-                sub_order=sub_order,
-                reason=serializer.validated_data["reason"],
-                actor=actor_of(request.user),
-            )
-        except ApplicationError as error:
-            return _refused(error)
+        sub_order = services.sub_order_reject(
+            sub_order=sub_order,
+            reason=serializer.validated_data["reason"],
+            actor=actor_of(request.user),
+        )
         return Response(VendorSubOrderSerializer(sub_order).data)
 
 
@@ -138,12 +126,9 @@ class SubOrderShipApi(APIView):
         sub_order = selectors.sub_order_for_user(user=request.user, number=number)
         serializer = self.SubOrderShipInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            sub_order = services.sub_order_ship(
-                sub_order=sub_order, actor=actor_of(request.user), **serializer.validated_data
-            )
-        except ApplicationError as error:
-            return _refused(error)
+        sub_order = services.sub_order_ship(
+            sub_order=sub_order, actor=actor_of(request.user), **serializer.validated_data
+        )
         return Response(VendorSubOrderSerializer(sub_order).data)
 
 

@@ -6,9 +6,6 @@ class VendorsConfig(AppConfig):
     name = "vendors"
 
     def ready(self) -> None:
-        from processes.workers import PERIODIC_HOOKS
+        from .webhooks import register_webhook_sources
 
-        from .webhooks import retry_webhook_events
-
-        if retry_webhook_events not in PERIODIC_HOOKS:
-            PERIODIC_HOOKS.append(retry_webhook_events)
+        register_webhook_sources()

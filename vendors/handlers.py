@@ -6,7 +6,6 @@ incident; every call carries an idempotency key derived from the job.
 
 from __future__ import annotations
 
-from orders.models import Order
 from processes.jobs import Job, job_handler
 
 from . import services
@@ -19,8 +18,8 @@ def _sub_order_id(job: Job) -> int:
     return int(job.variables["subOrder"]["id"])
 
 
-def _order(job: Job) -> Order:
-    return Order.objects.get(pk=int(job.variables["orderId"]))
+def _order_id(job: Job) -> int:
+    return int(job.variables["orderId"])
 
 
 @job_handler("payout-hold-create")
@@ -58,7 +57,7 @@ def payout_hold_cancel(job: Job) -> None:
 @job_handler("vendor-shipments-cancel", retry_backoff_ms=VENDOR_RETRY_BACKOFF_MS)
 def vendor_shipments_cancel(job: Job) -> None:
     """Tell every vendor of the order to stop its shipment (before any money goes back)."""
-    for sub_order in VendorSubOrder.objects.filter(order=_order(job)).order_by("number"):
+    for sub_order in VendorSubOrder.objects.filter(order_id=_order_id(job)).order_by("number"):
         services.sub_order_cancel_shipment(
             sub_order_id=sub_order.pk,
             idempotency_key=f"cancel:{job.idempotency_key}:{sub_order.number}",
@@ -68,7 +67,9 @@ def vendor_shipments_cancel(job: Job) -> None:
 @job_handler("payout-holds-cancel-all")
 def payout_holds_cancel_all(job: Job) -> None:
     """Cancel the holds still held and take back payouts already made."""
-    for hold in PayoutHold.objects.filter(sub_order__order=_order(job)).select_related("sub_order"):
+    for hold in PayoutHold.objects.filter(sub_order__order_id=_order_id(job)).select_related(
+        "sub_order"
+    ):
         services.payout_hold_cancel(sub_order_id=hold.sub_order_id)
         services.payout_reverse(
             sub_order_id=hold.sub_order_id,

@@ -255,3 +255,24 @@ class Payout(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=[S.PAID, S.PARTIALLY_REVERSED], target=S.REVERSED)
     def reverse_all(self) -> None:
         """All of the payout was taken back."""
+
+
+class SubOrderEvent(models.TextChoices):
+    """What happens to a vendor's part of an order (rows in the order's history)."""
+
+    FULFILMENT_REQUESTED = "fulfilment_requested", "Fulfilment requested"
+    VENDOR_ACCEPTED = "vendor_accepted", "Vendor accepted"
+    VENDOR_REJECTED = "vendor_rejected", "Vendor rejected"
+    VENDOR_SHIPPED = "vendor_shipped", "Vendor shipped"
+    CARRIER_IN_TRANSIT = "carrier_in_transit", "In transit"
+    PACKAGE_DELIVERED = "package_delivered", "Package delivered"
+    SUB_ORDER_CANCELLED = "sub_order_cancelled", "Sub-order cancelled"
+    STOCK_RESERVED = "stock_reserved", "Stock reserved"
+    STOCK_SHORT = "stock_short", "Out of stock"
+    STOCK_RELEASED = "stock_released", "Stock released"
+    PAYOUT_HOLD_CREATED = "payout_hold_created", "Payout held"
+    PAYOUT_HOLD_REDUCED = "payout_hold_reduced", "Payout hold reduced"
+    PAYOUT_HOLD_RELEASED = "payout_hold_released", "Payout hold released"
+    PAYOUT_HOLD_CANCELLED = "payout_hold_cancelled", "Payout hold cancelled"
+    PAYOUT_PAID = "payout_paid", "Payout paid"
+    PAYOUT_REVERSED = "payout_reversed", "Payout reversed"

@@ -12,7 +12,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from config.roles import VENDORS, role_required
-from orders.services import ApplicationError, actor_of
+from core.errors import ApplicationError
+from core.history import actor_of
 
 from . import selectors, services
 from .models import Product, SubOrderStatus

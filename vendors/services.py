@@ -11,22 +11,19 @@ answer is dropped by the engine while the first one is still buffered.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 from django.db import transaction
 from django.utils import timezone
 
-from orders.models import Order
-from orders.payments import get_provider
-from orders.services import (
-    ApplicationError,
-    history_write,
-    publish_once,
-    stock_consume,
-)
+from core.errors import ApplicationError
+from core.messages import publish_once
 
-from .models import Payout, PayoutHold, VendorSubOrder
+from .hooks import order_side
+from .models import Payout, PayoutHold, SubOrderEvent, VendorSubOrder
+from .stock import stock_consume
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +50,9 @@ def _locked(sub_order: VendorSubOrder | int) -> VendorSubOrder:
 
 
 def _record(
-    sub_order: VendorSubOrder, event: str, from_status: str, actor: str, **detail: Any
+    sub_order: VendorSubOrder, event: SubOrderEvent, from_status: str, actor: str, **detail: Any
 ) -> None:
-    history_write(
-        order=sub_order.order,
+    order_side().record(
         sub_order=sub_order,
         event=event,
         from_status=from_status,
@@ -111,7 +107,13 @@ def _mark_requested(*, sub_order_id: int, idempotency_key: str) -> VendorSubOrde
     if sub_order.status == S.PENDING:
         sub_order.request()
     sub_order.save()
-    _record(sub_order, "fulfilment_requested", from_status, "", idempotency_key=idempotency_key)
+    _record(
+        sub_order,
+        SubOrderEvent.FULFILMENT_REQUESTED,
+        from_status,
+        "",
+        idempotency_key=idempotency_key,
+    )
     return sub_order
 
 
@@ -120,13 +122,15 @@ def sub_order_accept(*, sub_order: VendorSubOrder, actor: str = "") -> VendorSub
     """The vendor accepted. Repeated or late (after shipping) acceptances change nothing."""
     sub_order = _locked(sub_order)
     if sub_order.status in (S.REJECTED, S.FAILED, S.CANCELLED):
-        raise ApplicationError(f"Sub-order {sub_order.number} is {sub_order.status}.")
+        raise ApplicationError(
+            f"Sub-order {sub_order.number} is {sub_order.status}.", code="conflict"
+        )
     if sub_order.status in (S.PENDING, S.REQUESTED):
         from_status = sub_order.status
         sub_order.accept()
         sub_order.accepted_at = timezone.now()
         sub_order.save()
-        _record(sub_order, "vendor_accepted", from_status, actor)
+        _record(sub_order, SubOrderEvent.VENDOR_ACCEPTED, from_status, actor)
     _publish(VENDOR_ANSWER, sub_order, {"vendorAnswer": "accepted", "vendorReason": ""})
     return sub_order
 
@@ -141,14 +145,15 @@ def sub_order_reject(*, sub_order: VendorSubOrder, reason: str, actor: str = "")
         return sub_order
     if sub_order.status not in (S.PENDING, S.REQUESTED, S.ACCEPTED):
         raise ApplicationError(
-            f"Sub-order {sub_order.number} is {sub_order.status}: it can no longer be rejected."
+            f"Sub-order {sub_order.number} is {sub_order.status}: it can no longer be rejected.",
+            code="conflict",
         )
     was_accepted = sub_order.status == S.ACCEPTED
     from_status = sub_order.status
     sub_order.reject()
     sub_order.reason = reason[:500]
     sub_order.save()
-    _record(sub_order, "vendor_rejected", from_status, actor, reason=reason)
+    _record(sub_order, SubOrderEvent.VENDOR_REJECTED, from_status, actor, reason=reason)
     if was_accepted:
         # The process already took "accepted" (or will, from the buffer): it waits for the
         # shipment or a cancellation.
@@ -171,7 +176,9 @@ def sub_order_ship(
     if sub_order.status in (S.SHIPPED, S.DELIVERED, S.COMPLETED):
         return sub_order
     if sub_order.status not in (S.PENDING, S.REQUESTED, S.ACCEPTED):
-        raise ApplicationError(f"Sub-order {sub_order.number} is {sub_order.status}.")
+        raise ApplicationError(
+            f"Sub-order {sub_order.number} is {sub_order.status}.", code="conflict"
+        )
     from_status = sub_order.status
     if sub_order.status == S.PENDING:
         sub_order.accept()
@@ -183,7 +190,12 @@ def sub_order_ship(
     sub_order.shipped_at = timezone.now()
     sub_order.save()
     _record(
-        sub_order, "vendor_shipped", from_status, actor, carrier=carrier, tracking=tracking_number
+        sub_order,
+        SubOrderEvent.VENDOR_SHIPPED,
+        from_status,
+        actor,
+        carrier=carrier,
+        tracking=tracking_number,
     )
     _publish(VENDOR_ANSWER, sub_order, {"vendorAnswer": "accepted", "vendorReason": ""})
     _publish(
@@ -202,14 +214,15 @@ def sub_order_deliver(*, sub_order: VendorSubOrder, actor: str = "") -> VendorSu
         return sub_order
     if sub_order.status != S.SHIPPED:
         raise ApplicationError(
-            f"Sub-order {sub_order.number} is {sub_order.status}: it was not shipped."
+            f"Sub-order {sub_order.number} is {sub_order.status}: it was not shipped.",
+            code="conflict",
         )
     from_status = sub_order.status
     sub_order.deliver()
     sub_order.delivered_at = timezone.now()
     sub_order.save()
     stock_consume(sub_order=sub_order)
-    _record(sub_order, "package_delivered", from_status, actor)
+    _record(sub_order, SubOrderEvent.PACKAGE_DELIVERED, from_status, actor)
     _publish(PACKAGE_DELIVERED, sub_order, {})
     return sub_order
 
@@ -238,7 +251,7 @@ def _mark_cancelled(*, sub_order_id: int) -> VendorSubOrder:
     from_status = sub_order.status
     sub_order.cancel()
     sub_order.save()
-    _record(sub_order, "sub_order_cancelled", from_status, "")
+    _record(sub_order, SubOrderEvent.SUB_ORDER_CANCELLED, from_status, "")
     return sub_order
 
 
@@ -250,15 +263,17 @@ def payout_hold_create(*, sub_order_id: int, idempotency_key: str) -> PayoutHold
     existing = PayoutHold.objects.filter(sub_order=sub_order).first()
     if existing is not None:
         return existing
-    if sub_order.order.status != Order.S.PAID:
-        raise ApplicationError(f"Order {sub_order.order.number} is not paid: nothing to hold.")
+    if not order_side().order_is_paid(sub_order.order_id):
+        raise ApplicationError(
+            f"Order {sub_order.order.number} is not paid: nothing to hold.", code="conflict"
+        )
     hold = PayoutHold.objects.create(
         sub_order=sub_order,
         amount_minor=sub_order.payout_minor,
         currency=sub_order.currency,
         idempotency_key=idempotency_key,
     )
-    _record(sub_order, "payout_hold_created", "", "", amount_minor=hold.amount_minor)
+    _record(sub_order, SubOrderEvent.PAYOUT_HOLD_CREATED, "", "", amount_minor=hold.amount_minor)
     return hold
 
 
@@ -270,11 +285,11 @@ def payout_hold_release(*, sub_order_id: int) -> PayoutHold:
     if hold.status == PayoutHold.S.RELEASED:
         return hold
     if sub_order.status != S.DELIVERED:
-        raise ApplicationError(f"Sub-order {sub_order.number} is not delivered.")
+        raise ApplicationError(f"Sub-order {sub_order.number} is not delivered.", code="conflict")
     hold.release()
     hold.settled_at = timezone.now()
     hold.save()
-    _record(sub_order, "payout_hold_released", "", "", amount_minor=hold.amount_minor)
+    _record(sub_order, SubOrderEvent.PAYOUT_HOLD_RELEASED, "", "", amount_minor=hold.amount_minor)
     return hold
 
 
@@ -288,7 +303,7 @@ def payout_hold_cancel(*, sub_order_id: int) -> PayoutHold | None:
     hold.cancel()
     hold.settled_at = timezone.now()
     hold.save()
-    _record(sub_order, "payout_hold_cancelled", "", "", amount_minor=hold.amount_minor)
+    _record(sub_order, SubOrderEvent.PAYOUT_HOLD_CANCELLED, "", "", amount_minor=hold.amount_minor)
     return hold
 
 
@@ -301,13 +316,19 @@ def payout_create(*, sub_order_id: int, idempotency_key: str) -> Payout:
         return existing
     hold = PayoutHold.objects.get(sub_order=sub_order)
     if hold.status != PayoutHold.S.RELEASED:
-        raise ApplicationError(f"The payout hold of {sub_order.number} is {hold.status}.")
-    result = get_provider().transfer(
-        destination=sub_order.vendor.payout_account_id or f"vendor:{sub_order.vendor.handle}",
-        amount_minor=hold.amount_minor,
-        currency=hold.currency,
-        transfer_group=sub_order.order.number,
-        idempotency_key=idempotency_key,
+        raise ApplicationError(
+            f"The payout hold of {sub_order.number} is {hold.status}.", code="conflict"
+        )
+    result = (
+        order_side()
+        .payment_provider()
+        .transfer(
+            destination=sub_order.vendor.payout_account_id or f"vendor:{sub_order.vendor.handle}",
+            amount_minor=hold.amount_minor,
+            currency=hold.currency,
+            transfer_group=sub_order.order.number,
+            idempotency_key=idempotency_key,
+        )
     )
     payout = Payout.objects.create(
         sub_order=sub_order,
@@ -321,7 +342,7 @@ def payout_create(*, sub_order_id: int, idempotency_key: str) -> Payout:
     sub_order.save()
     _record(
         sub_order,
-        "payout_paid",
+        SubOrderEvent.PAYOUT_PAID,
         from_status,
         "",
         amount_minor=payout.amount_minor,
@@ -330,21 +351,90 @@ def payout_create(*, sub_order_id: int, idempotency_key: str) -> Payout:
     return payout
 
 
+@dataclass(frozen=True)
+class ShareTakenBack:
+    """How a vendor's share was taken back: ``"payout_reversed"``, ``"hold_reduced"`` or
+    ``"none"`` (nothing held or paid any more), how much, and the provider's reversal id."""
+
+    kind: str
+    amount_minor: int
+    provider_reversal_id: str = ""
+
+
+def _reverse(
+    sub_order: VendorSubOrder, *, idempotency_key: str, amount_minor: int | None
+) -> tuple[Payout | None, ShareTakenBack]:
+    payout = Payout.objects.select_for_update().filter(sub_order=sub_order).first()
+    if payout is None or payout.status == Payout.S.REVERSED:
+        return payout, ShareTakenBack("none", 0)
+    left = payout.amount_minor - payout.reversed_minor
+    amount = left if amount_minor is None else min(amount_minor, left)
+    result = (
+        order_side()
+        .payment_provider()
+        .reverse_transfer(
+            transfer_id=payout.provider_transfer_id,
+            amount_minor=amount,
+            idempotency_key=idempotency_key,
+        )
+    )
+    payout.reversed_minor += amount
+    if payout.reversed_minor == payout.amount_minor:
+        payout.reverse_all()
+    else:
+        payout.reverse_part()
+    payout.save()
+    _record(
+        sub_order,
+        SubOrderEvent.PAYOUT_REVERSED,
+        "",
+        "",
+        amount_minor=amount,
+        provider_reversal_id=result.id,
+    )
+    return payout, ShareTakenBack("payout_reversed", amount, result.id)
+
+
 @transaction.atomic
 def payout_reverse(*, sub_order_id: int, idempotency_key: str) -> Payout | None:
     """Take a paid-out vendor share back (the customer is refunded it), once."""
-    sub_order = _locked(sub_order_id)
-    payout = Payout.objects.select_for_update().filter(sub_order=sub_order).first()
-    if payout is None or payout.status == Payout.S.REVERSED:
-        return payout
-    amount = payout.amount_minor - payout.reversed_minor
-    get_provider().reverse_transfer(
-        transfer_id=payout.provider_transfer_id,
-        amount_minor=amount,
-        idempotency_key=idempotency_key,
+    payout, _taken = _reverse(
+        _locked(sub_order_id), idempotency_key=idempotency_key, amount_minor=None
     )
-    payout.reversed_minor += amount
-    payout.reverse_all()
-    payout.save()
-    _record(sub_order, "payout_reversed", "", "", amount_minor=amount)
     return payout
+
+
+def _hold_reduce(sub_order: VendorSubOrder, *, amount_minor: int, reason: str) -> int | None:
+    """Shrink a held payout by at most ``amount_minor`` (less is released on delivery); by how
+    much it shrank, or None if no hold is held."""
+    hold = PayoutHold.objects.select_for_update().filter(sub_order=sub_order).first()
+    if hold is None or hold.status != PayoutHold.S.HELD:
+        return None
+    amount = max(0, min(amount_minor, hold.amount_minor))
+    hold.amount_minor -= amount
+    hold.save()
+    _record(
+        sub_order,
+        SubOrderEvent.PAYOUT_HOLD_REDUCED,
+        "",
+        "",
+        amount_minor=amount,
+        left_minor=hold.amount_minor,
+        reason=reason,
+    )
+    return amount
+
+
+@transaction.atomic
+def vendor_share_take_back(
+    *, sub_order_id: int, amount_minor: int, idempotency_key: str, reason: str
+) -> ShareTakenBack:
+    """Take up to ``amount_minor`` of a vendor's payout back: reverse the paid payout in part,
+    or shrink the hold if it is not paid out yet. The caller keys it once (``idempotency_key``
+    also goes to the provider, so a repeated reversal is not repeated there)."""
+    sub_order = _locked(sub_order_id)
+    _payout, taken = _reverse(sub_order, idempotency_key=idempotency_key, amount_minor=amount_minor)
+    if taken.kind != "none":
+        return taken
+    reduced = _hold_reduce(sub_order, amount_minor=amount_minor, reason=reason)
+    return ShareTakenBack("none", 0) if reduced is None else ShareTakenBack("hold_reduced", reduced)

@@ -1,4 +1,4 @@
-"""Engine adapters behind the ``processes.engine`` port: ``embedded`` (this project's engine) and
+"""Engine adapters behind the port (``processes.port``): ``embedded`` (this project's engine) and
 ``zeebe`` (a Camunda 8 cluster through pyzeebe). Only ``processes`` imports them."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""FEEL at the engine's usage points (Zeebe semantics §11): typed results or an incident."""
+"""FEEL at the engine's usage points: typed results or an incident."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ _last_warnings = [""]
 
 
 def _wire_clock() -> None:
-    """FEEL ``now()``/``today()`` follow the engine clock, pinned or not (§5.2, §8.2).
+    """FEEL ``now()``/``today()`` follow the engine clock, pinned or not.
 
     Set before every evaluation (one assignment), so a FEEL user that swapped the clock
     meanwhile cannot leave engine expressions on another time source.
@@ -123,7 +123,7 @@ def evaluate_list(raw: str, variables: dict[str, Any]) -> list[Any]:
 
 
 def evaluate_correlation_key(raw: str, variables: dict[str, Any]) -> str:
-    """A correlation key is a string, or a number turned into its integer string (§4.6)."""
+    """A correlation key is a string, or a number turned into its integer string."""
     value = evaluate(raw, variables)
     if isinstance(value, str):
         return value
@@ -136,7 +136,7 @@ def evaluate_correlation_key(raw: str, variables: dict[str, Any]) -> str:
 
 
 def evaluate_strings(raw: str | None, variables: dict[str, Any]) -> list[str]:
-    """Candidate groups/users: static CSV or a FEEL list of strings (§8.2)."""
+    """Candidate groups/users: static CSV or a FEEL list of strings."""
     if raw is None or raw.strip() == "":
         return []
     if not is_expression(raw):

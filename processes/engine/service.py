@@ -10,14 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db import transaction
 
 from processes.models import (
     ElementInstance,
@@ -25,18 +23,18 @@ from processes.models import (
     Job,
     Message,
     MessageCorrelation,
-    MessageStartSubscription,
     MessageSubscription,
     ProcessDefinition,
     Record,
     Timer,
     UserTask,
-    Variable,
 )
 
-from . import clock, sql
+from . import clock
 from . import timers as timer_math
+from .behaviours import call_activities, event_subprocesses, start_events
 from .bpmn import BpmnValidationError, ProcessModel, parse_bpmn
+from .definitions import clear_cache, definition_by_key, model_of, remember
 from .runtime import (
     ACTIVATED,
     ACTIVATING,
@@ -44,48 +42,20 @@ from .runtime import (
     CommandContext,
     InstanceRun,
     Rejection,
-    active_rows,
 )
+from .state import RuntimeState
+from .store import get_store
+
+if TYPE_CHECKING:
+    from .behaviours.run import Run
 
 # Called after commit with the job types that got new jobs (workers wake up on them).
 JOB_CREATED_LISTENERS: list[Callable[[set[str]], None]] = []
 # Called after commit with {job key: job type} of the jobs made activatable (queue dispatch).
 JOB_KEYS_CREATED_LISTENERS: list[Callable[[dict[int, str]], None]] = []
-# Called inside the deploy transaction for each new definition (start events: extensions).
-DEPLOY_HOOKS: list[Callable[[CommandContext, ProcessDefinition, ProcessModel], None]] = []
-# Called inside publish for message start events: (ctx, message, served process ids) -> keys.
-MESSAGE_START_HOOKS: list[Callable[[CommandContext, Message, set[str]], list[int]]] = []
-# Called for a due timer that belongs to no instance (timer start events).
-START_TIMER_HOOKS: list[Callable[[CommandContext, Timer], None]] = []
-
-_models: dict[int, ProcessModel] = {}
-_models_lock = threading.Lock()
 
 
 # ---------------------------------------------------------------------------------- helpers
-def model_of(definition: ProcessDefinition) -> ProcessModel:
-    """The parsed model of a definition (parsed once per process, then cached)."""
-    model = _models.get(definition.key)
-    if model is None:
-        parsed = parse_bpmn(definition.xml, definition.resource_name)
-        model = next(m for m in parsed if m.id == definition.bpmn_process_id)
-        with _models_lock:
-            _models[definition.key] = model
-            _definitions[definition.key] = definition
-    return model
-
-
-_definitions: dict[int, ProcessDefinition] = {}
-
-
-def definition_by_key(key: int) -> ProcessDefinition:
-    definition = _definitions.get(key)
-    if definition is None:
-        definition = ProcessDefinition.objects.get(key=key)
-        _definitions[key] = definition
-    return definition
-
-
 def _after_commit(ctx: CommandContext) -> None:
     types = set(ctx.created_job_types)
     job_keys = dict(ctx.created_job_keys)
@@ -106,19 +76,7 @@ def _after_commit(ctx: CommandContext) -> None:
 
 
 def lock_instance(process_instance_key: int, intent: str, what: str) -> ElementInstance:
-    if sql.vendor() == "postgresql":
-        rows = sql.select(
-            ElementInstance,
-            '"key" = %s AND "element_type" = \'PROCESS\' FOR UPDATE',
-            [process_instance_key],
-        )
-        root = rows[0] if rows else None
-    else:
-        root = (
-            ElementInstance.objects.select_for_update()
-            .filter(key=process_instance_key, element_type="PROCESS")
-            .first()
-        )
+    root = get_store().lock_root(process_instance_key)
     if root is None:
         raise Rejection(
             "NOT_FOUND",
@@ -134,7 +92,7 @@ def open_run(ctx: CommandContext, root: ElementInstance) -> InstanceRun:
     return InstanceRun(ctx, root, definition, model_of(definition))
 
 
-def finish_run(run: InstanceRun) -> None:
+def finish_run(run: Run) -> None:
     run.run()
     run.flush()
 
@@ -157,7 +115,7 @@ class DeployedProcess:
 def deploy(
     resources: Iterable[tuple[str, bytes | str]], *, tenant_id: str = DEFAULT_TENANT
 ) -> tuple[int, list[DeployedProcess]]:
-    """Deploy BPMN resources atomically; an unchanged resource keeps its version (§10.1)."""
+    """Deploy BPMN resources atomically; an unchanged resource keeps its version."""
     resources = list(resources)
     if not resources:
         raise Rejection("INVALID_ARGUMENT", "CREATE", "Expected to deploy at least one resource")
@@ -212,8 +170,7 @@ def deploy(
                 tenant_id=tenant_id,
                 deployed_at=now,
             )
-            _models[definition.key] = model
-            _definitions[definition.key] = definition
+            remember(definition, model)
             Record.objects.create(
                 value_type="PROCESS",
                 intent="CREATED",
@@ -222,8 +179,7 @@ def deploy(
                 detail={"version": definition.version, "resourceName": name},
                 at=now,
             )
-            for hook in DEPLOY_HOOKS:
-                hook(ctx, definition, model)
+            start_events.on_deploy(ctx, definition, model)
             results.append(DeployedProcess(definition, True))
     return deployment_key, results
 
@@ -236,13 +192,8 @@ def deploy_file(path: str) -> list[DeployedProcess]:
 
 
 def latest_definition(process_id: str, tenant_id: str = DEFAULT_TENANT) -> ProcessDefinition:
-    table = ProcessDefinition._meta.db_table
-    rows = sql.fetch(
-        f'SELECT "key" FROM {table} WHERE "tenant_id" = %s AND "bpmn_process_id" = %s '  # noqa: S608
-        'ORDER BY "version" DESC LIMIT 1',
-        [tenant_id, process_id],
-    )
-    definition = definition_by_key(rows[0][0]) if rows else None
+    key = get_store().latest_definition_key(tenant_id, process_id)
+    definition = definition_by_key(key) if key is not None else None
     if definition is None:
         raise Rejection(
             "NOT_FOUND",
@@ -341,11 +292,8 @@ def start_instance_in(
     root.lifecycle = ACTIVATED
     run.record("PROCESS_INSTANCE", "ELEMENT_ACTIVATED", root.key, model.id, "PROCESS")
     start = model.elements[start_element_id]
-    run.activate(start, root.key, data={"payload": payload} if payload else None)
-    from .runtime import SCOPE_START_HOOKS
-
-    for hook in SCOPE_START_HOOKS:
-        hook(run, None, root)
+    run.activate(start, root.key, state=RuntimeState(payload=payload) if payload else None)
+    event_subprocesses.open_event_subprocess_subscriptions(run, None, root)
     finish_run(run)
     _after_commit(ctx)
     return root
@@ -396,9 +344,10 @@ def _job_for_command(job_key: int, intent: str, what: str) -> tuple[Job, Element
 def complete_job(job_key: int, variables: dict[str, Any] | None = None) -> None:
     variables = _json_object(variables, "COMPLETE")
     # The batch sends the command's statements in as few round trips as they allow.
-    with transaction.atomic(), sql.batch():
+    store = get_store()
+    with transaction.atomic(), store.batch():
         now = clock.now()
-        root, completed, rows = _lock_and_complete_job(job_key, now)
+        root, completed, rows = store.lock_and_complete_job(job_key, now)
         if completed is None:
             state = Job.objects.filter(key=job_key).values_list("state", flat=True).first()
             if state == Job.FAILED:
@@ -412,6 +361,7 @@ def complete_job(job_key: int, variables: dict[str, Any] | None = None) -> None:
                 "COMPLETE",
                 f"Expected to complete job with key '{job_key}', but no such job was found",
             )
+        assert root is not None, "a completed job's instance was locked"
         element_instance_key, element_id, job_type = completed
         ctx = CommandContext(now)
         definition = definition_by_key(root.definition_id)
@@ -423,52 +373,6 @@ def complete_job(job_key: int, variables: dict[str, Any] | None = None) -> None:
             run.complete(ei, variables or None)
         finish_run(run)
         _after_commit(ctx)
-
-
-def _lock_and_complete_job(job_key: int, now: dt.datetime) -> tuple[Any, Any, Any]:
-    """Lock the job's process instance, then mark the job completed if it still may be.
-
-    Returns the locked root (or ``None``), the job's (element instance key, element id, type)
-    (or ``None`` when it is gone or not completable), and, on PostgreSQL, the instance's active
-    element instances and variables for the run (else ``None``: the run reads them). Under the
-    instance lock only activation (which keeps the job completable) can change the job's row,
-    so a conditional update replaces a row lock plus a save. On PostgreSQL all of this is one
-    round trip: the statements run in order, so the update and the reads follow the lock.
-    """
-    completable = [Job.ACTIVATABLE, Job.ACTIVATED]
-    if sql.vendor() == "postgresql":
-        table = Job._meta.db_table
-        of_job = f'(SELECT "process_instance_key" FROM {table} WHERE "key" = %s)'  # noqa: S608
-        lock = sql.select_sql(ElementInstance)
-        reads = active_rows(of_job, [job_key])
-        results = sql.fetch_many(
-            [
-                (lock + f'"key" = {of_job} AND "element_type" = \'PROCESS\' FOR UPDATE', [job_key]),
-                (
-                    f'UPDATE {table} SET "state" = %s, "ended_at" = %s '  # noqa: S608
-                    'WHERE "key" = %s AND "state" = ANY(%s) '
-                    'RETURNING "element_instance_key", "element_id", "type"',
-                    [Job.COMPLETED, now, job_key, completable],
-                ),
-                *[(sql.select_sql(model) + where, params) for model, where, params in reads],
-            ]
-        )
-        roots = sql.from_rows(ElementInstance, sql.fields_of(ElementInstance), results[0])
-        if not roots:
-            return None, None, None
-        active = sql.from_rows(ElementInstance, sql.fields_of(ElementInstance), results[2])
-        stored = sql.from_rows(Variable, sql.fields_of(Variable), results[3])
-        return roots[0], (results[1][0] if results[1] else None), (active, stored)
-    job = Job.objects.filter(key=job_key).only("process_instance_key").first()
-    if job is None:
-        return None, None, None
-    root = lock_instance(job.process_instance_key, "COMPLETE", "complete")
-    if not Job.objects.filter(key=job_key, state__in=completable).update(
-        state=Job.COMPLETED, ended_at=now
-    ):
-        return root, None, None
-    job = Job.objects.only("element_instance_key", "element_id", "type").get(key=job_key)
-    return root, (job.element_instance_key, job.element_id, job.type), None
 
 
 def fail_job(
@@ -550,7 +454,7 @@ def throw_job_error(
             run.drop_wait(ei, "job")
             caught = run.throw_error(ei, error_code, error_message, variables)
             if not caught:
-                # The incident belongs to the job: resolving it offers the job again (§6.7).
+                # The incident belongs to the job: resolving it offers the job again.
                 incident = run.new_incidents[-1]
                 incident.job_key = job.key
                 job.state = Job.FAILED
@@ -578,156 +482,26 @@ def activate_jobs(
     tenant_ids: list[str] | None = None,
     job_key: int | None = None,
 ) -> list[ActivatedJob]:
-    """Lock up to ``max_jobs`` activatable jobs of a type for ``timeout_ms`` (§6.2, §6.3).
+    """Lock up to ``max_jobs`` activatable jobs of a type for ``timeout_ms``.
 
     ``job_type`` may be a list: an in-process worker serving many types asks once for all.
     """
     now = clock.now()
     types = [job_type] if isinstance(job_type, str) else list(job_type)
-    if sql.vendor() == "postgresql" and not tenant_ids:
-        return _activate_jobs_pg(types, worker, timeout_ms, max_jobs, fetch_variables, now, job_key)
-    with transaction.atomic():
-        query = Job.objects.filter(type__in=types).filter(
-            Q(state=Job.ACTIVATABLE, activatable_at__lte=now)
-            | Q(state=Job.ACTIVATED, deadline__lt=now)
-        )
-        if tenant_ids:
-            query = query.filter(tenant_id__in=tenant_ids)
-        if job_key is not None:
-            query = query.filter(key=job_key)
-        query = query.order_by("key")
-        if sql.vendor() == "postgresql":
-            query = query.select_for_update(skip_locked=True)
-        jobs = list(query[:max_jobs])
-        if not jobs:
-            return []
-        deadline = now + dt.timedelta(milliseconds=timeout_ms)
-        records = []
-        for job in jobs:
-            if job.state == Job.ACTIVATED:
-                records.append(_job_record(job, "TIMED_OUT", now))
-            job.state, job.deadline, job.worker = Job.ACTIVATED, deadline, worker[:255]
-        Job.objects.bulk_update(jobs, ["state", "deadline", "worker"])
-        if records:
-            Record.objects.bulk_create(records)
-        scopes = _visible_variables(jobs, fetch_variables)
-        return [
-            ActivatedJob(job, scopes.get(job.key, {}), definition_by_key(job.definition_id))
-            for job in jobs
-        ]
-
-
-def _activate_jobs_pg(
-    types: list[str],
-    worker: str,
-    timeout_ms: int,
-    max_jobs: int,
-    fetch_variables: list[str] | None,
-    now: dt.datetime,
-    job_key: int | None = None,
-) -> list[ActivatedJob]:
-    """One statement: pick, lock (skipping rows others hold) and mark jobs as activated."""
-    table = Job._meta.db_table
-    columns = ", ".join(f'"{f.column}"' for f in Job._meta.concrete_fields)
-    statement = f"""
-        WITH picked AS (
-            SELECT "key", "state" AS previous_state FROM {table}
-            WHERE "type" = ANY(%s) {'AND "key" = %s' if job_key is not None else ""} AND (
-                ("state" = 'ACTIVATABLE' AND "activatable_at" <= %s)
-                OR ("state" = 'ACTIVATED' AND "deadline" < %s))
-            ORDER BY "key" LIMIT %s FOR UPDATE SKIP LOCKED
-        )
-        UPDATE {table} AS job SET "state" = 'ACTIVATED', "deadline" = %s, "worker" = %s
-        FROM picked WHERE job."key" = picked."key"
-        RETURNING {", ".join("job." + c for c in columns.split(", "))}, picked.previous_state
-    """  # noqa: S608
-    deadline = now + dt.timedelta(milliseconds=timeout_ms)
-    with transaction.atomic(), sql.batch():  # the transaction's start goes with the statement
-        params = [types, *([job_key] if job_key is not None else []), now, now]
-        rows = sql.fetch(statement, [*params, max_jobs, deadline, worker[:255]])
-        if not rows:
-            return []
-        fields = Job._meta.concrete_fields
-        jobs, records = [], []
-        for row in sorted(rows, key=lambda r: r[0]):
-            values = {
-                f.attname: f.from_db_value(v, None, connection)
-                if hasattr(f, "from_db_value")
-                else v
-                for f, v in zip(fields, row[:-1], strict=True)
-            }
-            job = Job(**values)
-            jobs.append(job)
-            if row[-1] == Job.ACTIVATED:
-                records.append(_job_record(job, "TIMED_OUT", now))
-        if records:
-            Record.objects.bulk_create(records)
-        scopes = _visible_variables(jobs, fetch_variables)
-    return [
-        ActivatedJob(job, scopes.get(job.key, {}), definition_by_key(job.definition_id))
-        for job in jobs
-    ]
-
-
-def _job_record(job: Job, intent: str, now: dt.datetime) -> Record:
-    return Record(
-        process_instance_key=job.process_instance_key,
-        value_type="JOB",
-        intent=intent,
-        key=job.key,
-        element_id=job.element_id,
-        detail={"type": job.type},
-        at=now,
+    activated = get_store().activate_jobs(
+        types,
+        worker=worker,
+        timeout_ms=timeout_ms,
+        max_jobs=max_jobs,
+        fetch_variables=fetch_variables,
+        now=now,
+        job_key=job_key,
+        tenant_ids=tenant_ids,
     )
-
-
-def _visible_variables(jobs: list[Job], names: list[str] | None) -> dict[int, dict[str, Any]]:
-    """Variables visible from each job's element instance, read in two queries."""
-    instance_keys = list({job.process_instance_key for job in jobs})
-    by_scope: dict[int, dict[str, Any]] = defaultdict(dict)
-    if sql.vendor() == "postgresql":
-        instances, variables = ElementInstance._meta.db_table, Variable._meta.db_table
-        where = '"process_instance_key" = ANY(%s)' + (' AND "name" = ANY(%s)' if names else "")
-        scope_rows, variable_rows = sql.fetch_many(  # one round trip
-            [
-                (
-                    f'SELECT "key", "scope_key" FROM {instances} '  # noqa: S608
-                    'WHERE "process_instance_key" = ANY(%s) AND "state" = \'ACTIVE\'',
-                    [instance_keys],
-                ),
-                (
-                    f'SELECT "scope_key", "name", "value" FROM {variables} WHERE {where}',  # noqa: S608
-                    [instance_keys, *([list(names)] if names else [])],
-                ),
-            ]
-        )
-        parents = dict(scope_rows)
-        value_field = Variable._meta.get_field("value")
-        for scope_key, name, value in variable_rows:
-            by_scope[scope_key][name] = value_field.from_db_value(value, None, connection)
-    else:
-        parents = dict(
-            ElementInstance.objects.filter(
-                process_instance_key__in=instance_keys, state=ElementInstance.ACTIVE
-            ).values_list("key", "scope_key")
-        )
-        stored = Variable.objects.filter(process_instance_key__in=instance_keys)
-        if names:
-            stored = stored.filter(name__in=names)
-        for scope_key, name, value in stored.values_list("scope_key", "name", "value"):
-            by_scope[scope_key][name] = value
-    result = {}
-    for job in jobs:
-        chain = []
-        key: int | None = job.element_instance_key
-        while key is not None:
-            chain.append(key)
-            key = parents.get(key)
-        visible: dict[str, Any] = {}
-        for scope_key in reversed(chain):
-            visible.update(by_scope.get(scope_key, {}))
-        result[job.key] = visible
-    return result
+    return [
+        ActivatedJob(job, variables, definition_by_key(job.definition_id))
+        for job, variables in activated
+    ]
 
 
 def update_job(job_key: int, *, retries: int | None = None, timeout_ms: int | None = None) -> None:
@@ -900,10 +674,11 @@ def publish_message(
             detail={"name": name, "correlationKey": correlation_key, "ttl": ttl_ms},
             at=now,
         )
-        with sql.batch():  # sent with the subscription lookup that follows
-            with sql.combined():
-                sql.insert([message])
-                sql.insert([record])
+        store = ctx.store
+        with store.batch():  # sent with the subscription lookup that follows
+            with store.writes():
+                store.insert([message])
+                store.insert([record])
             instance_keys = _correlate_message(ctx, message)
         if ttl_ms > 0:
             ctx.follow_ups.append(lambda: _recheck_message(message))
@@ -917,32 +692,8 @@ def _correlate_message(ctx: CommandContext, message: Message, *, again: bool = F
     ``again``: a second look after the publication committed (see ``_recheck_message``):
     process ids the message already went to are skipped, and no instance is started.
     """
-    may_start = True  # whether a message start event listens to this name (hooks look again)
-    if sql.vendor() == "postgresql":
-        starts = MessageStartSubscription._meta.db_table
-        rows, start_rows = sql.fetch_many(  # one round trip for both questions
-            [
-                (
-                    sql.select_sql(MessageSubscription) + '"message_name" = %s AND '
-                    '"correlation_key" = %s AND "tenant_id" = %s ORDER BY "key"',
-                    [message.name, message.correlation_key, message.tenant_id],
-                ),
-                (
-                    f'SELECT 1 FROM {starts} WHERE "message_name" = %s LIMIT 1',  # noqa: S608
-                    [message.name],
-                ),
-            ]
-        )
-        subs = sql.from_rows(MessageSubscription, sql.fields_of(MessageSubscription), rows)
-        may_start = bool(start_rows)
-    else:
-        subs = list(
-            MessageSubscription.objects.filter(
-                message_name=message.name,
-                correlation_key=message.correlation_key,
-                tenant_id=message.tenant_id,
-            ).order_by("key")
-        )
+    # ``may_start``: whether a message start event may listen (the start events look again).
+    subs, may_start = ctx.store.subscriptions_for(message)
     by_process: dict[str, list[MessageSubscription]] = defaultdict(list)
     for sub in subs:
         by_process[sub.bpmn_process_id].append(sub)
@@ -971,8 +722,7 @@ def _correlate_message(ctx: CommandContext, message: Message, *, again: bool = F
                 instance_keys.append(root.key)
                 break
     if not again and may_start:
-        for hook in MESSAGE_START_HOOKS:
-            instance_keys.extend(hook(ctx, message, served))
+        instance_keys.extend(start_events.on_message_start(ctx, message, served))
     return instance_keys
 
 
@@ -982,12 +732,7 @@ def _correlate_message(ctx: CommandContext, message: Message, *, again: bool = F
 # other's row. Correlation itself stays under the instance lock and at most once per process id.
 def _recheck_message(message: Message) -> None:
     """After a publication commits: correlate to subscriptions opened meanwhile."""
-    table = MessageSubscription._meta.db_table
-    if not sql.fetch(
-        f'SELECT 1 FROM {table} WHERE "message_name" = %s AND "correlation_key" = %s '  # noqa: S608
-        'AND "tenant_id" = %s LIMIT 1',
-        [message.name, message.correlation_key, message.tenant_id],
-    ):
+    if not get_store().has_subscription_for(message):
         return  # the usual case: one cheap statement, no lock
     with transaction.atomic():
         ctx = CommandContext(clock.now())
@@ -1000,9 +745,7 @@ def _recheck_message(message: Message) -> None:
 
 def _recheck_subscription(sub: MessageSubscription) -> None:
     """After a subscription commits: take a message published meanwhile, if there is one."""
-    from .runtime import oldest_buffered
-
-    if oldest_buffered(sub, clock.now(), []) is None:
+    if get_store().oldest_buffered(sub, clock.now(), []) is None:
         return  # the usual case: one cheap statement, no lock
     with transaction.atomic():
         try:
@@ -1060,8 +803,7 @@ def _fire_timer(timer_key: int, instance_key: int | None, now: dt.datetime) -> b
             timer = Timer.objects.select_for_update().filter(key=timer_key).first()
             if timer is None:
                 return False
-            for hook in START_TIMER_HOOKS:
-                hook(ctx, timer)
+            start_events.on_start_timer(ctx, timer)
             _after_commit(ctx)
             return True
         root = (
@@ -1073,16 +815,12 @@ def _fire_timer(timer_key: int, instance_key: int | None, now: dt.datetime) -> b
         if timer is None or root is None:
             return False
         run = open_run(ctx, root)
-        owner = run.instances.get(timer.element_instance_key)
+        owner_key = timer.element_instance_key
+        owner = run.instances.get(owner_key) if owner_key is not None else None
         if owner is None or owner.state != ElementInstance.ACTIVE:
             timer.delete()
             return False
-        again = _next_due(timer) if not timer.interrupting else None
-        if again is None:
-            timer.delete()
-        else:
-            timer.due_at, timer.repetitions = again
-            timer.save(update_fields=["due_at", "repetitions"])
+        ctx.store.advance_timer(timer, _next_due(timer) if not timer.interrupting else None)
         run.record("TIMER", "TRIGGERED", timer.key, timer.element_id)
         run.trigger(owner, timer.element_id, {})
         finish_run(run)
@@ -1091,7 +829,7 @@ def _fire_timer(timer_key: int, instance_key: int | None, now: dt.datetime) -> b
 
 
 def _next_due(timer: Timer) -> tuple[dt.datetime, int | None] | None:
-    """The next due date of a repeating timer (§5.4), or None when it is done."""
+    """The next due date of a repeating timer, or None when it is done."""
     if timer.kind != "cycle":
         return None
     cycle = timer_math.schedule_from("cycle", timer.spec, timer.due_at).cycle
@@ -1156,7 +894,7 @@ def resolve_incident(incident_key: int, *, actor_user: Any = None) -> None:
 
 # ---------------------------------------------------------------------------------- variables
 def set_variables(scope_key: int, variables: dict[str, Any], *, local: bool = False) -> None:
-    """§1.6: set variables on an element or process instance scope."""
+    """Set variables on an element or process instance scope."""
     variables = _json_object(variables, "UPDATE")
     with transaction.atomic():
         pi_key = (
@@ -1196,7 +934,11 @@ def reset_clock() -> None:
     clock.reset()
 
 
-def latest_version_number(process_id: str) -> int | None:
-    return ProcessDefinition.objects.filter(bpmn_process_id=process_id).aggregate(v=Max("version"))[
-        "v"
-    ]
+def resume_completed_children(keys: list[int] | None = None) -> int:
+    """Finish parent continuations of child instances that could not be done at once."""
+    return call_activities.resume_completed_children(keys)
+
+
+def clear_caches() -> None:
+    """Forget cached definitions and models (after a test rolled its database back)."""
+    clear_cache()

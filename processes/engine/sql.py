@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache, lru_cache
 from typing import Any, TypeVar
 
@@ -138,7 +138,7 @@ def _insert_sql(
         if not (f.primary_key and isinstance(f, AutoFieldMixin))
     )
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
+    columns = ", ".join(quote(_column(f)) for f in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     table = quote(model._meta.db_table)  # names from the model, values always as parameters
     values = ", ".join([row] * rows)
@@ -160,14 +160,14 @@ def _json_insert(model: type[models.Model]) -> tuple[str, tuple[tuple[str, Any],
     """
     _sql, fields = _insert_sql(model, "postgresql", 1)
     quote = connection.ops.quote_name
-    names = ", ".join(quote(f.column) for f in fields)
+    names = ", ".join(quote(_column(f)) for f in fields)
     table = quote(model._meta.db_table)
     statement = (
         f"INSERT INTO {table} ({names}) SELECT {names} "  # noqa: S608
         f"FROM jsonb_populate_recordset(NULL::{table}, %s::jsonb)"
     )
     converters = tuple(
-        (f.column, iso if f.get_internal_type() == "DateTimeField" else None) for f in fields
+        (_column(f), iso if f.get_internal_type() == "DateTimeField" else None) for f in fields
     )
     return statement, converters
 
@@ -202,7 +202,8 @@ def combined() -> Iterator[None]:
     if vendor() != "postgresql" or getattr(_combining, "parts", None) is not None:
         yield
         return
-    _combining.parts = parts = []
+    parts: list[tuple[str, str]] = []
+    _combining.parts = parts
     try:
         yield
     finally:
@@ -305,18 +306,30 @@ def _adapters(model: type[models.Model], vendor: str) -> tuple[Any, ...]:
     """One value adapter per inserted field: the field's own preparation, or none for plain
     columns (their values are already what the driver wants)."""
     _sql, fields = _insert_sql(model, vendor, 1)
-    adapters = []
+    adapters: list[Callable[[Any], Any]] = []
     for field in fields:
         kind = field.get_internal_type()
-        if field.is_relation:
+        if isinstance(field, models.ForeignKey):
             kind = field.target_field.get_internal_type()
         if kind in _PLAIN:
             adapters.append(_identity)
         elif kind == "DateTimeField":
             adapters.append(connection.ops.adapt_datetimefield_value)
         else:
-            adapters.append(lambda value, field=field: field.get_db_prep_save(value, connection))
+            adapters.append(_prepare_with(field))
     return tuple(adapters)
+
+
+def _prepare_with(field: models.Field) -> Callable[[Any], Any]:
+    def prepare(value: Any) -> Any:
+        return field.get_db_prep_save(value, connection)
+
+    return prepare
+
+
+def _column(field: models.Field) -> str:
+    assert field.column is not None, "concrete fields have a column"
+    return field.column
 
 
 def _identity(value: Any) -> Any:
@@ -335,7 +348,7 @@ def _value(obj: models.Model, field: models.Field) -> Any:
 def _select_sql(model: type[models.Model], vendor: str) -> tuple[str, tuple[models.Field, ...]]:
     fields = tuple(model._meta.concrete_fields)
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
+    columns = ", ".join(quote(_column(f)) for f in fields)
     table = quote(model._meta.db_table)
     return f"SELECT {columns} FROM {table} WHERE ", fields  # noqa: S608
 

@@ -7,6 +7,6 @@ the ``processes.testing.fixtures`` pytest plugin.
 """
 
 from processes.testing.asserts import InstanceAssert
-from processes.testing.context import ProcessTestContext
+from processes.testing.context import ProcessTestContext, reset_caches
 
-__all__ = ["InstanceAssert", "ProcessTestContext"]
+__all__ = ["InstanceAssert", "ProcessTestContext", "reset_caches"]

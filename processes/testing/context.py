@@ -28,6 +28,15 @@ TEST_WORKER = "process-test"
 _PROCESS_ID = re.compile(r"<(?:[\w-]+:)?process\b[^>]*?\bid=\"([^\"]+)\"")
 
 
+def reset_caches() -> None:
+    """Forget what the engine caches across tests: definitions, models and the clock pin.
+
+    Keys restart after each test's rollback (SQLite), so a cached definition could be stale.
+    """
+    service.clear_caches()
+    clock.forget_cache()
+
+
 class ProcessTestContext:
     """Deploy, start, drive and inspect process instances of the embedded engine in a test."""
 
@@ -38,10 +47,7 @@ class ProcessTestContext:
 
     def setup(self) -> None:
         """Pin the engine clock at the current second so timer due dates are reproducible."""
-        # Keys restart after each test's rollback (SQLite): cached definitions could be stale.
-        service._definitions.clear()
-        service._models.clear()
-        clock.forget_cache()
+        reset_caches()
         service.pin_clock(timezone.now().replace(microsecond=0))
 
     # ------------------------------------------------------------------ deployment
@@ -221,20 +227,9 @@ class ProcessTestContext:
         service.update_job(job_key, retries=retries)
 
     def run_handlers(self) -> int:
-        """Run the registered job handlers (``processes.jobs``) until no job is left for them.
+        """Run the registered job handlers (``processes.jobs``) until no job is left for them."""
+        from processes.jobs import registry, run_job
 
-        Skips the test when the job handler registry is not available.
-        """
-        import pytest
-
-        try:
-            from processes import jobs as job_handlers
-        except ImportError:
-            pytest.skip("job handlers (processes.jobs) are not available")
-        registry = getattr(job_handlers, "registry", None)
-        run_job = getattr(job_handlers, "run_job", None)
-        if registry is None or run_job is None:
-            pytest.skip("processes.jobs has no registry()/run_job()")
         ran = 0
         for _round in range(MAX_DRIVE_ROUNDS):
             progressed = False

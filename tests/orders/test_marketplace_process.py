@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 
+from core.errors import ApplicationError
 from orders import services
 from orders.models import Charge, Order, OrderHistory, Refund
 from orders.services import CustomerInput, LineInput
@@ -220,7 +221,7 @@ def test_whole_order_cancellation_after_two_vendors_shipped_undoes_everything_on
     ).exists()
 
     # A second cancellation message changes nothing.
-    with pytest.raises(services.ApplicationError):
+    with pytest.raises(ApplicationError):
         services.order_cancel_request(order=order, reason="again", user=None)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orders.money import allocate, format_money, round_half_up_div, split_commission
+from core.money import allocate, format_money, round_half_up_div, split_commission
 
 
 @pytest.mark.parametrize(

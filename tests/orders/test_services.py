@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import ApplicationError
 from orders import services
 from orders.models import Charge, Order, OrderHistory, Refund
-from orders.services import ApplicationError, CustomerInput, LineInput
+from orders.services import CustomerInput, LineInput
 from vendors import services as vendor_services
+from vendors import stock as vendor_stock
 from vendors.models import Payout, PayoutHold, StockItem, VendorSubOrder
 
 CUSTOMER = CustomerInput(email="Lena@example.com", name="Lena Fischer", country="de")
@@ -116,11 +118,11 @@ def test_stock_reserve_and_release_move_stock_once(market):
     order = create(market)
     acme = order.sub_orders.get(vendor=market.acme)
 
-    assert services.stock_reserve(sub_order_id=acme.pk)
-    assert services.stock_reserve(sub_order_id=acme.pk)
+    assert vendor_stock.stock_reserve(sub_order_id=acme.pk)
+    assert vendor_stock.stock_reserve(sub_order_id=acme.pk)
     assert StockItem.objects.get(product=market.cable).reserved == 2
-    assert services.stock_release(sub_order_id=acme.pk)
-    assert not services.stock_release(sub_order_id=acme.pk)
+    assert vendor_stock.stock_release(sub_order_id=acme.pk)
+    assert not vendor_stock.stock_release(sub_order_id=acme.pk)
     assert StockItem.objects.get(product=market.cable).reserved == 0
 
 
@@ -129,7 +131,7 @@ def test_stock_reserve_when_short_fails_only_that_sub_order(market):
     StockItem.objects.filter(product=market.helmet).update(on_hand=0)
     bolt = order.sub_orders.get(vendor=market.bolt)
 
-    assert not services.stock_reserve(sub_order_id=bolt.pk)
+    assert not vendor_stock.stock_reserve(sub_order_id=bolt.pk)
 
     bolt.refresh_from_db()
     assert bolt.status == VendorSubOrder.S.FAILED
@@ -163,7 +165,7 @@ def test_payout_hold_release_and_payout(market):
     order = create(market)
     services.payment_capture(order_id=order.pk, idempotency_key="c")
     acme = order.sub_orders.get(vendor=market.acme)
-    services.stock_reserve(sub_order_id=acme.pk)
+    vendor_stock.stock_reserve(sub_order_id=acme.pk)
 
     hold = vendor_services.payout_hold_create(sub_order_id=acme.pk, idempotency_key="h")
     assert vendor_services.payout_hold_create(sub_order_id=acme.pk, idempotency_key="h2") == hold

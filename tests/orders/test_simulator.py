@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 from django.core.management import CommandError, call_command
 
+from core.models import WebhookEvent
 from orders import simulator
-from orders.models import Order, WebhookEvent
+from orders.models import Order
 from orders.simulator import Simulator, SimulatorConfig
 
 from .factories import CustomerFactory

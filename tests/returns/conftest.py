@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 
 from config.roles import MANAGERS, SUPPORT, WAREHOUSE
+from core.money import split_commission
 from orders.models import Charge, Customer, Order, OrderLine
-from orders.money import split_commission
 from orders.payments import sandbox
 from processes.testing.fixtures import process  # noqa: F401
 from tests.orders.factories import ProductFactory, VendorFactory, make_user

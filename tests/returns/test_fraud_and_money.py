@@ -93,7 +93,7 @@ def test_thresholds_are_data(shop, customer):
 
 @pytest.mark.parametrize(("rate_bp", "price", "units"), [(1500, 1_490, 3), (1550, 3_333, 7)])
 def test_commission_parts_add_up_to_the_commission_charged(shop, rate_bp, price, units):
-    from orders.money import split_commission
+    from core.money import split_commission
 
     split = split_commission(amount_minor=price * units, rate_bp=rate_bp)
     sub_order = VendorSubOrder(

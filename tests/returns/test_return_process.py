@@ -11,6 +11,7 @@ import datetime as dt
 
 import pytest
 
+from core.errors import ApplicationError
 from orders.models import Charge, Refund
 from processes.models import UserTask
 from returns import selectors, services
@@ -203,7 +204,7 @@ def test_item_never_arrives_return_closed_after_30_days(deployed, shop, customer
     return_request.refresh_from_db()
     assert return_request.status == S.EXPIRED
     assert "within 30 days" in last_message(return_request)
-    with pytest.raises(services.ApplicationError):  # a late scan is refused, not refunded
+    with pytest.raises(ApplicationError):  # a late scan is refused, not refunded
         services.return_item_receive(return_request=return_request, actor="carrier:dhl")
     assert not Refund.objects.exists()
 
@@ -279,7 +280,7 @@ def test_four_eyes_the_manager_who_filed_the_return_cannot_approve_its_refund(
     assert refund.requested_by == manager
 
     # the service refuses directly ...
-    with pytest.raises(services.ApplicationError) as refused:
+    with pytest.raises(ApplicationError) as refused:
         services.refund_approval_check(refund=refund, user=manager)
     assert refused.value.code == "four_eyes"
 
@@ -326,7 +327,7 @@ def test_support_user_cannot_approve_a_refund_in_the_service(shop, customer, sup
         needs_approval=True,
         idempotency_key="k",
     )
-    with pytest.raises(services.ApplicationError) as refused:
+    with pytest.raises(ApplicationError) as refused:
         services.refund_approval_check(refund=refund, user=support)
     assert refused.value.code == "permission"
 

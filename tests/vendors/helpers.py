@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from core.webhooks import SIGNATURE_HEADER, sign
 from orders import services
 from orders.services import CustomerInput, LineInput
-from vendors.webhooks import SIGNATURE_HEADER, sign
 
 LINES = [
     LineInput("acme-audio", "AA-HP-100", 1),

@@ -9,10 +9,10 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from orders.models import WebhookEvent
-from processes import engine
+from core.models import WebhookEvent
+from core.webhooks import SIGNATURE_HEADER, retry_webhook_events, sign, signature_valid
+from processes import port
 from vendors.models import PayoutHold, VendorSubOrder
-from vendors.webhooks import SIGNATURE_HEADER, retry_webhook_events, sign, signature_valid
 
 from .helpers import place_paid_order, post_signed
 
@@ -185,7 +185,7 @@ def test_engine_failure_keeps_the_event_failed_and_the_retry_acts_later(
     def engine_down(*args, **kwargs):
         raise ConnectionError("engine unavailable")
 
-    monkeypatch.setattr(engine, "publish_message", engine_down)
+    monkeypatch.setattr(port, "publish_message", engine_down)
     response = post_signed(
         client, vendor_url(market.acme), event(acme, "accepted"), market.acme.callback_secret
     )
@@ -248,14 +248,42 @@ def test_carrier_webhook_errors(client, order, market):
     assert "type" in bad.data
 
 
-def test_carrier_secrets_from_the_environment(settings, monkeypatch):
+def test_carrier_secrets_are_read_from_the_environment_once_by_settings(settings, monkeypatch):
+    from config.settings import env_secrets
     from vendors.webhooks import carrier_secret
 
-    settings.CARRIER_WEBHOOK_SECRETS = None
-    monkeypatch.setenv("CARRIER_WEBHOOK_SECRETS", "dhl=abc, ups = def")
+    monkeypatch.setenv("CARRIER_WEBHOOK_SECRETS", "dhl=abc, ups = def,broken")
+    settings.CARRIER_WEBHOOK_SECRETS = env_secrets("CARRIER_WEBHOOK_SECRETS")
+    assert settings.CARRIER_WEBHOOK_SECRETS == {"dhl": "abc", "ups": "def"}
     assert carrier_secret("DHL") == "abc"
     assert carrier_secret("ups") == "def"
     assert carrier_secret("fedex") is None
     monkeypatch.setenv("CARRIER_WEBHOOK_SECRETS", "")
+    settings.CARRIER_WEBHOOK_SECRETS = env_secrets("CARRIER_WEBHOOK_SECRETS")
     settings.DEBUG = False
     assert carrier_secret("dhl") is None
+    settings.DEBUG = True
+    assert carrier_secret("dhl") == "dev-carrier-secret"
+
+
+def test_a_repeat_of_a_failed_event_acts_on_it_as_the_return_webhook_does(
+    client, order, market, monkeypatch
+):
+    acme = acme_sub(order, market)
+    secret = market.acme.callback_secret
+
+    def engine_down(*args, **kwargs):
+        raise ConnectionError("engine unavailable")
+
+    monkeypatch.setattr(port, "publish_message", engine_down)
+    first = post_signed(client, vendor_url(market.acme), event(acme, "accepted"), secret)
+    monkeypatch.undo()
+    again = post_signed(client, vendor_url(market.acme), event(acme, "accepted"), secret)
+    third = post_signed(client, vendor_url(market.acme), event(acme, "accepted"), secret)
+
+    assert (first.status_code, first.data["status"]) == (202, "stored, will retry")
+    assert (again.status_code, again.data["status"]) == (200, "processed")
+    assert third.data["status"] == "duplicate"
+    assert WebhookEvent.objects.get().attempts == 2
+    acme.refresh_from_db()
+    assert acme.status == S.ACCEPTED

@@ -25,9 +25,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from processes import engine
+        from processes import port
 
-        for deployed in engine.deploy_all():
+        for deployed in port.deploy_all():
             self.stdout.write(f"Process deployed: {deployed}")
         pool = None
         if settings.INPROCESS_WORKERS:

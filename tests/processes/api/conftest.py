@@ -13,7 +13,8 @@ from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from processes.engine import clock, service
+from processes.engine import clock
+from processes.testing import reset_caches
 
 BPMN_DIR = Path(__file__).parent.parent / "engine" / "bpmn"
 
@@ -162,13 +163,9 @@ def basic(username: str, password: str) -> str:
 @pytest.fixture(autouse=True)
 def engine_state() -> Iterator[None]:
     """Engine caches keyed by keys that a rolled-back test may hand out again."""
-    service._definitions.clear()
-    service._models.clear()
-    clock.forget_cache()
+    reset_caches()
     yield
-    service._definitions.clear()
-    service._models.clear()
-    clock.forget_cache()
+    reset_caches()
 
 
 @pytest.fixture

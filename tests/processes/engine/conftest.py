@@ -18,15 +18,3 @@ BPMN_DIR = Path(__file__).parent / "bpmn"
 def bpmn_dir() -> Path:
     """The folder holding the engine's BPMN fixtures."""
     return BPMN_DIR
-
-
-def _feel_ready() -> bool:
-    try:
-        from processes import feel
-    except ImportError:
-        return False
-    return hasattr(feel, "compile_expression") and hasattr(feel, "check_syntax")
-
-
-# FEEL is written alongside the engine; tests of "=" expressions run as soon as it is there.
-requires_feel = pytest.mark.skipif(not _feel_ready(), reason="processes.feel not available yet")

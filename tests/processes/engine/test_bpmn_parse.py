@@ -416,14 +416,12 @@ def test_missing_job_type_fixture() -> None:
 
 
 def test_feel_syntax_error_fixture() -> None:
-    pytest.importorskip("processes.feel")
     text = problems_of((FIXTURES / "feel-syntax-error.bpmn").read_text())
     assert "Flow_3: FEEL syntax error in condition expression '= amount >'" in text
     assert "ServiceTask_1: FEEL syntax error in input mapping source" in text
 
 
 def test_valid_feel_passes_syntax_check() -> None:
-    pytest.importorskip("processes.feel")
     for name in VALID_FILES:
         load(name)
 

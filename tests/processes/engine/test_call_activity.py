@@ -1,4 +1,4 @@
-"""Call activities (Zeebe semantics §1.12, §2.9, §6.8)."""
+"""Call activities: https://docs.camunda.io/docs/components/modeler/bpmn/call-activities/"""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from processes.engine import clock, extensions, service
+from processes.engine import clock, service
+from processes.engine.store import get_store
 from processes.models import ElementInstance, Incident, Job, Variable
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +70,7 @@ def test_variables_in_and_out_with_both_flags() -> None:
     first = children(pi)[0]
     call = ElementInstance.objects.get(key=first.parent_element_instance_key)
     assert call.element_id == "Call_child" and call.element_type == "CALL_ACTIVITY"
-    # propagateAllParentVariables (default true): everything visible is copied (§1.12a)
+    # propagateAllParentVariables (default true): everything visible is copied
     assert root_vars(first.key) == {
         "orderId": "o-1",
         "childProcessId": "call-activity-child",
@@ -77,7 +78,7 @@ def test_variables_in_and_out_with_both_flags() -> None:
     }
     service.complete_job(job("child-work").key, {"extra": True})
     assert state(first.key) == ElementInstance.COMPLETED
-    # propagateAllChildVariables=false with an output mapping: only the mapping returns (§1.12b)
+    # propagateAllChildVariables=false with an output mapping: only the mapping returns
     parent_vars = root_vars(pi)
     assert parent_vars["result"] == 42
     assert "childResult" not in parent_vars and "extra" not in parent_vars
@@ -197,7 +198,7 @@ def test_missing_called_process_is_an_incident() -> None:
     incident = Incident.objects.get(process_instance_key=pi)
     assert incident.error_type == "CALLED_ELEMENT_ERROR"
     assert incident.element_id == "Call"
-    # deploying it and resolving the incident re-runs the activation (§7.2)
+    # deploying it and resolving the incident re-runs the activation
     service.deploy([("c.bpmn", CHILD_INSTANT.replace('id="child"', 'id="nowhere"'))])
     service.resolve_incident(incident.key)
     assert state(pi) == ElementInstance.COMPLETED
@@ -223,17 +224,18 @@ def test_busy_parent_is_continued_by_the_sweep(monkeypatch: pytest.MonkeyPatch) 
     service.deploy([("p.bpmn", _parent("child")), ("c.bpmn", CHILD_TASK)])
     pi = service.create_instance(process_id="parent").key
     child = children(pi)[0]
-    real_lock = extensions._lock_root
+    store = get_store()
+    real_lock = store.try_lock_root
     # the parent row is held by another transaction: the child never waits for it
     monkeypatch.setattr(
-        extensions, "_lock_root", lambda key, *, wait: real_lock(key, wait=wait) if wait else None
+        store, "try_lock_root", lambda key, *, wait: real_lock(key, wait=wait) if wait else None
     )
     service.complete_job(job("child-task").key, {"done": 1})
     assert state(child.key) == ElementInstance.COMPLETED
     assert "to_parent" in ElementInstance.objects.get(key=child.key).data
     assert state(pi) == ElementInstance.ACTIVE
-    assert extensions.resume_completed_children() == 1
+    assert service.resume_completed_children() == 1
     assert state(pi) == ElementInstance.COMPLETED
     assert root_vars(pi)["done"] == 1
     assert "to_parent" not in ElementInstance.objects.get(key=child.key).data
-    assert extensions.resume_completed_children() == 0
+    assert service.resume_completed_children() == 0

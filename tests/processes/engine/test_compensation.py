@@ -1,4 +1,4 @@
-"""Compensation (Zeebe semantics §9)."""
+"""Compensation: https://docs.camunda.io/docs/components/modeler/bpmn/compensation-handler/"""
 
 from __future__ import annotations
 
@@ -96,12 +96,12 @@ def test_fixture_activity_ref_then_all_remaining() -> None:
     pi = service.create_instance(process_id="compensation").key
     service.complete_job(job("charge-card").key)
     service.complete_job(job("reserve-stock").key)
-    # activityRef: only Task_charge's handler; the throw waits for it (§9.3, §9.2)
+    # activityRef: only Task_charge's handler; the throw waits for it
     assert open_job_types(pi) == ["refund-card"]
     assert el_state(pi, "Throw_undo_charge") == ElementInstance.ACTIVE
     service.complete_job(job("refund-card").key)
     assert el_state(pi, "Throw_undo_charge") == ElementInstance.COMPLETED
-    # the end event compensates what is left; charge was already compensated (§9.4)
+    # the end event compensates what is left; charge was already compensated
     assert open_job_types(pi) == ["release-stock"]
     assert el_state(pi, "End_compensate") == ElementInstance.ACTIVE
     assert state(pi) == ElementInstance.ACTIVE
@@ -185,7 +185,7 @@ def test_completed_subprocess_and_multi_instance_handler_once() -> None:
     assert el_state(pi, "Sub") == ElementInstance.COMPLETED
     for _ in range(3):
         service.complete_job(job("many").key)
-    # the inner task of the completed sub-process, and the MI activity once (§9.2, §9.5)
+    # the inner task of the completed sub-process, and the MI activity once
     assert open_job_types(pi) == ["undo-inner", "undo-many"]
     service.complete_job(job("undo-inner").key)
     service.complete_job(job("undo-many").key)

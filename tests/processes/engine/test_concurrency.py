@@ -12,12 +12,11 @@ from django.db import connection
 from processes.engine import service
 from processes.models import ElementInstance, Record
 from tests.conftest import require_service
-from tests.processes.engine.conftest import requires_feel
 
 BRANCHES = 8
 ROUNDS = 3
 
-pytestmark = [pytest.mark.postgres, requires_feel]
+pytestmark = [pytest.mark.postgres]
 
 
 @pytest.fixture
@@ -124,14 +123,15 @@ MESSAGE_RACE = """<?xml version="1.0" encoding="UTF-8"?>
 def test_message_published_while_its_subscription_is_being_opened(postgres, process, monkeypatch):
     """The completion that opens the subscription finds no message; before it commits, the
     message is published and finds no subscription. The message must still be correlated."""
-    from processes.engine import runtime
+    from processes.engine.store import get_store
 
     process.deploy(MESSAGE_RACE)
     instance = process.start("message-race", {"ref": "r-1"})
     [job] = service.activate_jobs("race-work")
     looked = threading.Event()
     published = threading.Event()
-    real_lookup = runtime.oldest_buffered
+    store = get_store()
+    real_lookup = store.oldest_buffered
 
     def lookup_then_wait(sub, now, taken):
         found = real_lookup(sub, now, taken)
@@ -140,7 +140,7 @@ def test_message_published_while_its_subscription_is_being_opened(postgres, proc
             assert published.wait(30)
         return found
 
-    monkeypatch.setattr(runtime, "oldest_buffered", lookup_then_wait)
+    monkeypatch.setattr(store, "oldest_buffered", lookup_then_wait)
     errors: list[BaseException] = []
 
     def complete() -> None:

@@ -7,7 +7,6 @@ import pytest
 from processes.engine import service
 from processes.engine.runtime import Rejection
 from processes.models import Job, ProcessDefinition, UserTask
-from tests.processes.engine.conftest import requires_feel
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +40,7 @@ def test_unknown_process_id_is_rejected_not_found(process):
     assert "no-such-process" in info.value.message
 
 
-# ------------------------------------------------------------------ versions (§10)
+# ------------------------------------------------------------------ versions
 def _xml(pid: str, end_name: str) -> str:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
@@ -123,7 +122,6 @@ def test_missing_job_type_names_both_tasks(process):
     assert "ServiceTask_2" in info.value.message
 
 
-@requires_feel
 def test_feel_syntax_error_refuses_deployment_naming_element(process):
     with pytest.raises(Rejection) as info:
         process.deploy("feel-syntax-error.bpmn")
@@ -152,7 +150,7 @@ def test_job_completed_twice_is_rejected_and_changes_nothing(process):
     instance.has_no_variable("late").has_passed("Work", times=1)
 
 
-# ------------------------------------------------------------------ cancel (§2.9, §2.10)
+# ------------------------------------------------------------------ cancel
 def test_cancel_instance_cancels_jobs_tasks_and_timers(process):
     # given
     process.deploy("core-cancel.bpmn")

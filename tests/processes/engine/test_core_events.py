@@ -8,12 +8,11 @@ import pytest
 
 from processes.engine.runtime import Rejection
 from processes.models import Job, Message, Timer, UserTask
-from tests.processes.engine.conftest import requires_feel
 
 pytestmark = pytest.mark.django_db
 
 
-# ------------------------------------------------------------------ timers (§5)
+# ------------------------------------------------------------------ timers
 def test_intermediate_timer_duration_fires_only_when_due(process):
     # given
     process.deploy("core-timer-duration.bpmn")
@@ -69,8 +68,7 @@ def test_interrupting_timer_boundary_terminates_the_task(process):
     assert job.state == Job.CANCELED
 
 
-# ------------------------------------------------------------------ messages (§4)
-@requires_feel
+# ------------------------------------------------------------------ messages
 def test_message_catch_correlates_by_name_and_key(process):
     # given
     process.deploy("core-message-catch.bpmn")
@@ -87,7 +85,6 @@ def test_message_catch_correlates_by_name_and_key(process):
     instance.is_completed().has_variables(paid=12)
 
 
-@requires_feel
 def test_numeric_correlation_key_becomes_its_string(process):
     process.deploy("core-message-catch.bpmn")
     instance = process.start("core-message-catch", {"orderId": 123})
@@ -98,7 +95,6 @@ def test_numeric_correlation_key_becomes_its_string(process):
     instance.is_completed()
 
 
-@requires_feel
 def test_buffered_message_with_ttl_correlates_later(process):
     # given: published before anyone waits
     process.deploy("core-message-catch.bpmn")
@@ -111,7 +107,6 @@ def test_buffered_message_with_ttl_correlates_later(process):
     instance.is_completed().has_variables(paid=5)
 
 
-@requires_feel
 def test_buffered_message_is_gone_after_ttl(process):
     process.deploy("core-message-catch.bpmn")
     process.publish_message("payment-received", "A-1", ttl_ms=60_000)
@@ -143,7 +138,6 @@ def test_message_id_is_deduplicated_while_buffered_then_free(process):
     process.publish_message("payment-received", "A-1", ttl_ms=60_000, message_id="m-1")
 
 
-@requires_feel
 def test_a_buffered_message_correlates_once_per_process(process):
     # given: two catch events in a row waiting for the same name and key
     process.deploy("core-message-twice.bpmn")
@@ -152,16 +146,15 @@ def test_a_buffered_message_correlates_once_per_process(process):
     # when
     instance = process.start("core-message-twice", {"orderId": "A-1"})
 
-    # then: the buffered message is used by the first catch only (§4.4)
+    # then: the buffered message is used by the first catch only
     instance.has_passed("FirstPayment").is_waiting_at("SecondPayment")
     second = process.start("core-message-twice", {"orderId": "A-1"})
     second.is_waiting_at("FirstPayment")
     process.publish_message("payment-received", "A-1", {"n": 2})
-    # exactly one of the two subscriptions of this process id gets the new message (§4.3)
+    # exactly one of the two subscriptions of this process id gets the new message
     assert instance.passed_count("SecondPayment") + second.passed_count("FirstPayment") == 1
 
 
-@requires_feel
 def test_message_boundary_interrupts_the_task(process):
     process.deploy("core-message-boundary.bpmn")
     instance = process.start("core-message-boundary", {"orderId": "A-1"})
@@ -175,7 +168,6 @@ def test_message_boundary_interrupts_the_task(process):
     assert job.state == Job.CANCELED
 
 
-@requires_feel
 def test_message_boundary_closed_after_task_completes(process):
     process.deploy("core-message-boundary.bpmn")
     instance = process.start("core-message-boundary", {"orderId": "A-1"})
@@ -188,7 +180,6 @@ def test_message_boundary_closed_after_task_completes(process):
 
 
 # ------------------------------------------------------------------ tasks
-@requires_feel
 def test_receive_task_waits_for_its_message(process):
     process.deploy("core-receive-task.bpmn")
     instance = process.start("core-receive-task", {"parcelId": "P-7"})
@@ -199,7 +190,6 @@ def test_receive_task_waits_for_its_message(process):
     instance.is_completed().has_variables(depot="north")
 
 
-@requires_feel
 def test_script_task_stores_its_result(process):
     process.deploy("core-script-task.bpmn")
 
@@ -208,7 +198,7 @@ def test_script_task_stores_its_result(process):
     instance.is_completed().has_passed("Total").has_variables(total=119)
 
 
-# ------------------------------------------------------------------ terminate end (§2.7)
+# ------------------------------------------------------------------ terminate end
 def test_terminate_end_event_ends_other_paths_and_completes(process):
     # given
     process.deploy("core-terminate.bpmn")
@@ -225,7 +215,6 @@ def test_terminate_end_event_ends_other_paths_and_completes(process):
 
 
 # ------------------------------------------------------------------ embedded sub-process
-@requires_feel
 def test_sub_process_scoped_variables_and_output_mapping(process):
     # given
     process.deploy("core-subprocess.bpmn")
@@ -245,7 +234,6 @@ def test_sub_process_scoped_variables_and_output_mapping(process):
     instance.has_no_variable("packaging")
 
 
-@requires_feel
 def test_timer_boundary_on_sub_process_terminates_its_content(process):
     process.deploy("core-subprocess.bpmn")
     instance = process.start("core-subprocess", {"size": "m"})

@@ -1,4 +1,7 @@
-"""Core conformance: exclusive, parallel, inclusive and event-based gateways (§3)."""
+"""Core conformance: exclusive, parallel, inclusive and event-based gateways.
+
+https://docs.camunda.io/docs/components/modeler/bpmn/gateways/
+"""
 
 from __future__ import annotations
 
@@ -6,13 +9,10 @@ import datetime as dt
 
 import pytest
 
-from tests.processes.engine.conftest import requires_feel
-
 pytestmark = pytest.mark.django_db
 
 
-# ------------------------------------------------------------------ exclusive (§3.1, §3.2)
-@requires_feel
+# ------------------------------------------------------------------ exclusive
 @pytest.mark.parametrize(
     ("amount", "end"),
     [(500, "EndBig"), (50, "EndMedium"), (5, "EndSmall")],
@@ -27,7 +27,6 @@ def test_exclusive_takes_first_true_condition_in_order_else_default(process, amo
     instance.has_not_passed(*others)
 
 
-@requires_feel
 def test_exclusive_without_match_or_default_raises_condition_error(process):
     # given
     process.deploy("core-exclusive-no-default.bpmn")
@@ -41,7 +40,7 @@ def test_exclusive_without_match_or_default_raises_condition_error(process):
     )
     instance.is_waiting_at("Amount")
 
-    # when: the data is fixed and the incident resolved, the gateway is re-evaluated (§7.2)
+    # when: the data is fixed and the incident resolved, the gateway is re-evaluated
     process.set_variables(instance, {"amount": 200})
     process.resolve_incident(instance, error_type="CONDITION_ERROR")
 
@@ -49,7 +48,6 @@ def test_exclusive_without_match_or_default_raises_condition_error(process):
     instance.is_completed().has_passed("EndBig").has_no_incidents()
 
 
-@requires_feel
 def test_exclusive_null_condition_is_extract_value_error_not_false(process):
     # given: amount missing → "amount > 100" is null, although the default flow exists
     process.deploy("core-exclusive.bpmn")
@@ -65,7 +63,6 @@ def test_exclusive_null_condition_is_extract_value_error_not_false(process):
     instance.is_completed().has_passed("EndMedium")
 
 
-@requires_feel
 def test_repeated_failure_after_resolve_creates_a_new_incident(process):
     process.deploy("core-exclusive-no-default.bpmn")
     instance = process.start("core-exclusive-no-default", {"amount": 5})
@@ -78,7 +75,7 @@ def test_repeated_failure_after_resolve_creates_a_new_incident(process):
     assert len(instance.incidents(active=False)) == 2
 
 
-# ------------------------------------------------------------------ parallel (§3.5)
+# ------------------------------------------------------------------ parallel
 def test_parallel_fork_creates_both_and_join_waits_for_both(process):
     # given
     process.deploy("core-parallel.bpmn")
@@ -110,8 +107,7 @@ def test_parallel_join_extra_token_waits_for_next_firing(process):
     instance.is_active().has_no_incidents().has_no_active_elements()
 
 
-# ------------------------------------------------------------------ inclusive (§3.3, §3.4)
-@requires_feel
+# ------------------------------------------------------------------ inclusive
 def test_inclusive_takes_every_true_flow_and_joins_them(process):
     process.deploy("core-inclusive.bpmn")
     instance = process.start("core-inclusive", {"email": True, "sms": True})
@@ -124,7 +120,6 @@ def test_inclusive_takes_every_true_flow_and_joins_them(process):
     instance.is_completed().has_passed("Join", times=1).has_not_passed("Letter")
 
 
-@requires_feel
 def test_inclusive_join_fires_when_no_other_token_can_arrive(process):
     process.deploy("core-inclusive.bpmn")
     instance = process.start("core-inclusive", {"email": True, "sms": False})
@@ -135,7 +130,6 @@ def test_inclusive_join_fires_when_no_other_token_can_arrive(process):
     instance.is_completed().has_passed("Join", times=1).has_not_passed("Sms")
 
 
-@requires_feel
 def test_inclusive_falls_back_to_default(process):
     process.deploy("core-inclusive.bpmn")
     instance = process.start("core-inclusive", {"email": False, "sms": False})
@@ -145,8 +139,7 @@ def test_inclusive_falls_back_to_default(process):
     instance.is_completed()
 
 
-# ------------------------------------------------------------------ event-based (§3.6)
-@requires_feel
+# ------------------------------------------------------------------ event-based
 def test_event_gateway_message_first_closes_the_timer(process):
     # given
     process.deploy("core-event-gateway.bpmn")
@@ -163,7 +156,6 @@ def test_event_gateway_message_first_closes_the_timer(process):
     instance.has_not_passed("TimedOut")
 
 
-@requires_feel
 def test_event_gateway_timer_first_closes_the_subscription(process):
     process.deploy("core-event-gateway.bpmn")
     instance = process.start("core-event-gateway", {"orderId": "A-1"})

@@ -1,4 +1,7 @@
-"""Core conformance: service task jobs, retries, back-off, time-outs, incidents, errors (§6, §7)."""
+"""Core conformance: service task jobs, retries, back-off, time-outs, incidents, errors.
+
+https://docs.camunda.io/docs/components/concepts/job-workers/ and https://docs.camunda.io/docs/components/concepts/incidents/
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ import pytest
 from processes.engine import service
 from processes.engine.runtime import Rejection
 from processes.models import Incident, Job
-from tests.processes.engine.conftest import requires_feel
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +43,6 @@ def test_completing_the_job_merges_its_variables_and_moves_on(process, shipping)
     shipping.has_passed("Ship").has_variables(trackingId="T-9")
 
 
-@requires_feel
 def test_feel_job_type_and_static_retries(process):
     # given
     process.deploy("core-service-task.bpmn")
@@ -58,7 +59,6 @@ def test_feel_job_type_and_static_retries(process):
     instance.is_completed()
 
 
-@requires_feel
 def test_job_variables_are_the_visible_scope_including_locals(process):
     process.deploy("core-propagation.bpmn")
     process.start("core-propagation", {"a": 1})
@@ -114,7 +114,7 @@ def test_no_retries_left_raises_incident_then_update_and_resolve_offers_it_again
 
     # when: retries updated, then resolved
     process.update_retries(job_key, 1)
-    shipping.has_incident("JOB_NO_RETRIES")  # updating retries does not resolve (§6.6)
+    shipping.has_incident("JOB_NO_RETRIES")  # updating retries does not resolve
     process.resolve_incident(shipping, error_type="JOB_NO_RETRIES")
 
     # then
@@ -172,7 +172,7 @@ def test_failing_a_completed_job_is_rejected(process, shipping):
     assert info.value.rejection_type == "NOT_FOUND"
 
 
-# ------------------------------------------------------------------ BPMN errors (§6.7, §6.8)
+# ------------------------------------------------------------------ BPMN errors
 def test_error_boundary_catches_matching_code(process):
     process.deploy("core-error-boundary.bpmn")
     instance = process.start("core-error-boundary")
@@ -181,7 +181,7 @@ def test_error_boundary_catches_matching_code(process):
 
     instance.is_completed().has_passed("Declined").has_passed("EndDeclined")
     instance.has_not_passed("Charge", "AnyError", "End")
-    # §1.11b: error variables stay local to the catching event without output mappings
+    # error variables stay local to the catching event without output mappings
     instance.has_no_variable("reason")
     [job] = instance.jobs("charge")
     assert job.state == Job.ERROR_THROWN
@@ -249,7 +249,7 @@ def test_mock_job_completes_current_and_future_jobs(process):
 @pytest.fixture
 def packing_handlers():
     """Handlers for the pack/invoice jobs of core-parallel, registered for one test."""
-    jobs = pytest.importorskip("processes.jobs")
+    from processes import jobs
 
     @jobs.job_handler("pack", retry_backoff_ms=0)
     def pack(job):

@@ -1,13 +1,12 @@
-"""Core conformance: multi-instance activities (§1.13)."""
+"""Core conformance: multi-instance activities. https://docs.camunda.io/docs/components/modeler/bpmn/multi-instance/"""
 
 from __future__ import annotations
 
 import pytest
 
 from processes.engine import service
-from tests.processes.engine.conftest import requires_feel
 
-pytestmark = [pytest.mark.django_db, requires_feel]
+pytestmark = pytest.mark.django_db
 
 
 def _price_by_item(activated):

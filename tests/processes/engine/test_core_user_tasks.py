@@ -1,4 +1,4 @@
-"""Core conformance: Camunda user tasks (§8)."""
+"""Core conformance: Camunda user tasks. https://docs.camunda.io/docs/components/modeler/bpmn/user-tasks/"""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 from processes.engine import service
 from processes.engine.runtime import Rejection
 from processes.models import UserTask
-from tests.processes.engine.conftest import requires_feel
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +66,6 @@ def test_assign_and_unassign(process):
     instance.has_user_task("Review", assignee="")
 
 
-@requires_feel
 def test_user_task_assignee_and_candidate_groups_from_feel(process):
     process.deploy("core-user-task-feel.bpmn")
 
@@ -80,7 +78,6 @@ def test_user_task_assignee_and_candidate_groups_from_feel(process):
     )
 
 
-@requires_feel
 def test_user_task_candidate_groups_not_strings_is_an_incident(process):
     process.deploy("core-user-task-feel.bpmn")
 

@@ -1,16 +1,17 @@
-"""Core conformance: input/output mappings and variable propagation (§1)."""
+"""Core conformance: input/output mappings and variable propagation.
+
+https://docs.camunda.io/docs/components/concepts/variables/
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.processes.engine.conftest import requires_feel
-
-pytestmark = [pytest.mark.django_db, requires_feel]
+pytestmark = pytest.mark.django_db
 
 
 def test_input_mapped_local_captures_job_result_of_same_name(process):
-    # §1.9b: input "=x → x", job completes {x: 2}, no output mapping → the root keeps x = 1
+    # input "=x → x", job completes {x: 2}, no output mapping → the root keeps x = 1
     process.deploy("core-io-mapping-capture.bpmn")
     instance = process.start("core-io-mapping-capture", {"x": 1})
 
@@ -27,7 +28,7 @@ def test_input_mappings_in_order_static_source_and_dotted_target(process):
     # when
     activated = process.activate_job("quote")
 
-    # then (§1.9a)
+    # then
     assert activated.variables["orderId"] == 41
     assert activated.variables["note"] == "static text"
     assert activated.variables["nextId"] == 42
@@ -35,7 +36,7 @@ def test_input_mappings_in_order_static_source_and_dotted_target(process):
 
 
 def test_output_mappings_move_only_mapped_values_and_see_earlier_targets(process):
-    # §1.10b: the payload is local; only mapping results propagate
+    # the payload is local; only mapping results propagate
     process.deploy("core-io-mapping-outputs.bpmn")
     instance = process.start("core-io-mapping-outputs", {"order": {"id": 41, "total": 9.5}})
 
@@ -46,7 +47,7 @@ def test_output_mappings_move_only_mapped_values_and_see_earlier_targets(process
 
 
 def test_propagation_writes_to_nearest_scope_holding_the_name_else_root(process):
-    # §1.4: root {a:1}, sub-process {c:2}, task completes {a:5, c:7, d:0}
+    # root {a:1}, sub-process {c:2}, task completes {a:5, c:7, d:0}
     process.deploy("core-propagation.bpmn")
     instance = process.start("core-propagation", {"a": 1})
 

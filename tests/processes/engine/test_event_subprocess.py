@@ -1,4 +1,4 @@
-"""Event sub-processes (Zeebe semantics §2.6, §1.11c, §6.8)."""
+"""Event sub-processes: https://docs.camunda.io/docs/components/modeler/bpmn/event-subprocesses/"""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_non_interrupting_message_runs_in_parallel_many_times() -> None:
     service.publish_message("order-updated", "o-1", variables={"change": 2})
     assert count(pi, "EventSub_message", ElementInstance.ACTIVE) == 2
     assert count(pi, "Task_work", ElementInstance.ACTIVE) == 1
-    assert root_vars(pi)["change"] == 2  # start event payload merges outward (§1.11a)
+    assert root_vars(pi)["change"] == 2  # start event payload merges outward
     for _ in range(2):
         service.complete_job(job("apply-update").key)
     assert count(pi, "EventSub_message", ElementInstance.COMPLETED) == 2
@@ -106,7 +106,7 @@ def test_error_catch_all_subprocess_interrupts() -> None:
     assert count(pi, "EventSub_message", ElementInstance.TERMINATED) == 1
     assert count(pi, "EventSub_error", ElementInstance.ACTIVE) == 1
     assert Job.objects.get(element_id="Task_apply").state == Job.CANCELED
-    # error payload is local to the start event (§1.11b)
+    # error payload is local to the start event
     assert "reason" not in root_vars(pi)
     # the interrupted scope discards later triggers
     assert not MessageSubscription.objects.filter(process_instance_key=pi).exists()

@@ -1,4 +1,7 @@
-"""Timer and message start events (Zeebe semantics §4.8, §5.5, §10.3)."""
+"""Timer and message start events.
+
+https://docs.camunda.io/docs/components/modeler/bpmn/timer-events/ and https://docs.camunda.io/docs/components/modeler/bpmn/message-events/
+"""
 
 from __future__ import annotations
 
@@ -78,14 +81,14 @@ def test_timer_start_cycle_r2_fires_twice() -> None:
 def test_redeploy_cancels_old_start_timers_and_duplicate_changes_nothing() -> None:
     service.deploy([("ticker.bpmn", timer_start("R/PT1H", "v1"))])
     old = Timer.objects.get()
-    service.deploy([("ticker.bpmn", timer_start("R/PT1H", "v1"))])  # duplicate (§10.1)
+    service.deploy([("ticker.bpmn", timer_start("R/PT1H", "v1"))])  # duplicate
     assert list(Timer.objects.values_list("key", flat=True)) == [old.key]
     service.deploy([("ticker.bpmn", timer_start("R/PT2H", "v2"))])
     timer = Timer.objects.get()
     assert timer.key != old.key
     assert timer.definition.version == 2
     assert timer.due_at == T0 + dt.timedelta(hours=2)
-    # a new version without timer start events leaves none (§5.5)
+    # a new version without timer start events leaves none
     plain = timer_start("R/PT1H").replace(
         "<bpmn:timerEventDefinition><bpmn:timeCycle>R/PT1H</bpmn:timeCycle>\n      "
         "</bpmn:timerEventDefinition>",
@@ -100,7 +103,7 @@ def test_fixture_timer_start_events_are_scheduled() -> None:
     timers = {t.element_id: t for t in Timer.objects.all()}
     assert set(timers) == {"Start_nightly", "Start_once", "Start_cron"}
     assert timers["Start_once"].due_at == dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-    # a date in the past fires at once (§5.2) and starts the process at that start event
+    # a date in the past fires at once and starts the process at that start event
     service.pin_clock(T0 + dt.timedelta(seconds=1))
     instance = roots("timer-start")[0]
     assert ElementInstance.objects.filter(

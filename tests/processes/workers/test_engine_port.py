@@ -1,5 +1,6 @@
-"""The ``processes.engine`` port on the embedded engine, and its Zeebe adapter with pyzeebe's
-gRPC gateway mocked (there is no broker in the test environment)."""
+"""The engine port (``processes.port``) on the embedded engine, and its Zeebe adapter: pyzeebe's
+gRPC gateway mocked (there is no broker in the test environment), and the REST v2 reads and user
+task commands against this project's own Camunda-compatible ``/v2`` API on a live server."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from unittest import mock
 
 import pytest
 
-from processes import engine
-from processes.models import ElementInstance, UserTask
+from processes import port
+from processes.engine import service
+from processes.models import ElementInstance, Incident, UserTask
 from tests.processes.workers.conftest import tasks_in_row
 
 USER_TASK_XML = tasks_in_row("wt-port-ut", []).replace(
@@ -33,26 +35,88 @@ def test_importing_the_bpmn_parser_does_not_import_django():
 
 def test_port_on_the_embedded_engine(db, django_user_model):
     user = django_user_model.objects.create(username="support1")
-    [deployed] = engine.deploy(USER_TASK_XML)
+    [deployed] = port.deploy(USER_TASK_XML)
     assert (deployed.process_id, deployed.version) == ("wt-port-ut", 1)
-    assert engine.deploy(USER_TASK_XML)[0].version == 1  # unchanged: same version
-    key = engine.start("wt-port-ut", {"orderId": 3}, business_key="SO-3")
+    assert port.deploy(USER_TASK_XML)[0].version == 1  # unchanged: same version
+    key = port.start("wt-port-ut", {"orderId": 3}, business_key="SO-3")
     task = UserTask.objects.get(process_instance_key=key)
-    engine.assign_user_task(task.key, "support1")
-    engine.unassign_user_task(task.key)
-    engine.complete_user_task(task.key, {"ok": True}, user)
+    port.assign_user_task(task.key, "support1")
+    port.unassign_user_task(task.key)
+    port.complete_user_task(task.key, {"ok": True}, user)
     root = ElementInstance.objects.get(key=key)
     assert (root.state, root.business_key) == (ElementInstance.COMPLETED, "SO-3")
     assert UserTask.objects.get(key=task.key).completed_by == "support1"
-    other = engine.start("wt-port-ut", {})
-    engine.cancel(other)
+    other = port.start("wt-port-ut", {})
+    port.cancel(other)
     assert ElementInstance.objects.get(key=other).state == ElementInstance.TERMINATED
-    assert engine.publish_message("nobody-waits", "SO-3", {"x": 1}, ttl_ms=1000) > 0
+    assert port.publish_message("nobody-waits", "SO-3", {"x": 1}, ttl_ms=1000) > 0
 
 
-def test_unknown_port_name_is_an_attribute_error():
-    with pytest.raises(AttributeError):
-        engine.not_a_port_function  # noqa: B018
+def test_the_engine_package_is_no_longer_the_port():
+    import processes.engine
+
+    assert not hasattr(processes.engine, "start")
+
+
+def test_composable_queries_stay_one_sql_query(db, django_assert_num_queries):
+    # given: one instance waiting at the user task, one finished
+    port.deploy(USER_TASK_XML)
+    waiting = port.start("wt-port-ut", {})
+    done = port.start("wt-port-ut", {})
+    task = UserTask.objects.get(process_instance_key=done)
+    port.complete_user_task(task.key, {}, "support1")
+    # when: the composable query filters another queryset
+    keys = port.instances_waiting_at("review", "wt-port-ut")
+    roots = ElementInstance.objects.filter(element_type="PROCESS", key__in=keys)
+    # then: one query, the waiting instance only
+    with django_assert_num_queries(1):
+        assert list(roots.values_list("key", flat=True)) == [waiting]
+    assert list(port.instances_waiting_at("review", "another-process")) == []
+    assert list(port.instances_with_open_incident()) == []
+
+
+def test_who_completed_a_user_task(db):
+    port.deploy(USER_TASK_XML)
+    key = port.start("wt-port-ut", {})
+    assert port.user_task_completed_by(process_instance_key=key, element_id="review") == ""
+    task = UserTask.objects.get(process_instance_key=key)
+    port.complete_user_task(task.key, {}, "manager2")
+    assert port.user_task_completed_by(process_instance_key=key, element_id="review") == "manager2"
+
+
+def test_refused_commands_raise_port_error(db):
+    port.deploy(USER_TASK_XML)
+    key = port.start("wt-port-ut", {})
+    task = UserTask.objects.get(process_instance_key=key)
+    port.assign_user_task(task.key, "ann")
+    with pytest.raises(port.PortError) as refused:
+        port.assign_user_task(task.key, "bob", allow_override=False)
+    assert refused.value.rejection_type == "INVALID_STATE"
+    port.complete_user_task(task.key, {}, "ann")
+    with pytest.raises(port.PortError) as refused:
+        port.complete_user_task(task.key, {}, "ann")
+    assert refused.value.rejection_type == "INVALID_STATE"
+    with pytest.raises(port.PortError) as refused:
+        port.start("no-such-process", {})
+    assert refused.value.rejection_type == "NOT_FOUND"
+
+
+def test_task_queries(db):
+    port.deploy(USER_TASK_XML)
+    first, second = port.start("wt-port-ut", {}), port.start("wt-port-ut", {})
+    task = UserTask.objects.get(process_instance_key=first)
+    UserTask.objects.filter(process_instance_key=second).update(candidate_groups=["support"])
+    port.assign_user_task(task.key, "ann")
+    ann, support = port.Audience("ann"), port.Audience("bob", ("support",))
+    mine = port.user_tasks(port.TaskQuery(assignee="ann"))
+    assert [t.process_instance_key for t in mine.items] == [first] and mine.total == 1
+    offered = port.TaskQuery(assignee="", offered_to=support)
+    assert [t.process_instance_key for t in port.user_tasks(offered).items] == [second]
+    assert port.count_user_tasks(port.TaskQuery(actionable_by=ann)) == 1
+    assert port.count_user_tasks(port.TaskQuery(visible_to=support)) == 1
+    assert port.count_user_tasks(port.TaskQuery()) == 2
+    pages = port.user_task_pages(port.TaskQuery(sort="created_asc"))
+    assert pages.count() == 2 and [t.process_instance_key for t in pages[0:1]] == [first]
 
 
 # ---------------------------------------------------------------------------------- Zeebe
@@ -98,7 +162,7 @@ def gateway(settings):
 
 
 def test_zeebe_start_sends_variables_and_business_key(gateway):
-    key = engine.start("order", {"orderId": 1}, business_key="SO-1", version=2)
+    key = port.start("order", {"orderId": 1}, business_key="SO-1", version=2)
     assert key == 42
     request = gateway.CreateProcessInstance.await_args.args[0]
     assert (request.bpmnProcessId, request.version) == ("order", 2)
@@ -107,7 +171,7 @@ def test_zeebe_start_sends_variables_and_business_key(gateway):
 
 
 def test_zeebe_publish_and_cancel(gateway):
-    assert engine.publish_message("paid", "SO-1", {"amount": 5}, ttl_ms=1000, message_id="m1") == 77
+    assert port.publish_message("paid", "SO-1", {"amount": 5}, ttl_ms=1000, message_id="m1") == 77
     request = gateway.PublishMessage.await_args.args[0]
     assert (request.name, request.correlationKey, request.timeToLive, request.messageId) == (
         "paid",
@@ -115,17 +179,127 @@ def test_zeebe_publish_and_cancel(gateway):
         1000,
         "m1",
     )
-    engine.cancel(42)
+    port.cancel(42)
     assert gateway.CancelProcessInstance.await_args.args[0].processInstanceKey == 42
 
 
 def test_zeebe_deploy_maps_the_deployed_processes(gateway):
-    [deployed] = engine.deploy(tasks_in_row("order", ["charge"]))
+    [deployed] = port.deploy(tasks_in_row("order", ["charge"]))
     assert (deployed.process_id, deployed.version, deployed.key) == ("order", 3, 99)
     request = gateway.DeployResource.await_args.args[0]
     assert request.resources[0].name == "process.bpmn"
 
 
-def test_zeebe_user_tasks_are_not_served_by_grpc(gateway):
-    with pytest.raises(NotImplementedError):
-        engine.complete_user_task(1, {}, None)
+def test_zeebe_refusals_are_port_errors(gateway):
+    from pyzeebe.errors import ProcessDefinitionNotFoundError
+
+    gateway.CreateProcessInstance.side_effect = ProcessDefinitionNotFoundError(
+        bpmn_process_id="order", version=-1
+    )
+    with pytest.raises(port.PortError) as refused:
+        port.start("order", {})
+    assert refused.value.rejection_type == "NOT_FOUND"
+
+
+# ------------------------------------------------------------------ Zeebe over REST v2 (live)
+SERVICE_XML = tasks_in_row("wt-port-svc", ["wt-port-never-handled"], retries=1)
+
+
+@pytest.fixture
+def camunda_rest(live_server, settings, django_user_model):
+    """The Zeebe adapter's REST client pointed at this project's ``/v2`` API on a live server.
+
+    State is made with the embedded engine first; the port then reads it as it would read a
+    Camunda 8 cluster."""
+    django_user_model.objects.create_superuser("rest-client", password="rest-secret")
+    settings.CAMUNDA_REST_ADDRESS = f"{live_server.url}/v2"
+    settings.CAMUNDA_REST_USERNAME = "rest-client"
+    settings.CAMUNDA_REST_PASSWORD = "rest-secret"
+
+    def on_zeebe() -> None:
+        settings.PROCESS_ENGINE = "zeebe"
+
+    return on_zeebe
+
+
+def _incident_in_new_instance() -> tuple[int, Incident]:
+    key = port.start("wt-port-svc", {"amount": 1})
+    [job] = service.activate_jobs("wt-port-never-handled", worker="test", max_jobs=1)
+    service.fail_job(job.job.key, retries=0, error_message="carrier down")
+    return key, Incident.objects.get(process_instance_key=key)
+
+
+def test_zeebe_rest_user_tasks_and_task_reads(transactional_db, camunda_rest):
+    # given: two instances waiting at the review task (made on the embedded engine)
+    port.deploy(USER_TASK_XML)
+    first, second = port.start("wt-port-ut", {"orderId": 1}), port.start("wt-port-ut", {})
+    first_task = UserTask.objects.get(process_instance_key=first).key
+    # when: the port runs on "Camunda 8"
+    camunda_rest()
+    assert port.adapter_module().__name__ == "processes.adapters.zeebe"
+    # then: the composable query is a list of keys, the tasks read as dataclasses
+    assert port.instances_waiting_at("review", "wt-port-ut") == sorted([first, second])
+    task = port.user_task(first_task)
+    assert (task.state, task.element_id, task.process_instance_key) == ("CREATED", "review", first)
+    assert port.user_task(123456789) is None
+    assert port.count_user_tasks(port.TaskQuery(state="CREATED")) == 2
+    assert port.user_task_variables(task) == {"orderId": 1}
+    # when: claimed and completed through the REST API
+    port.assign_user_task(first_task, "ann", allow_override=False)
+    with pytest.raises(port.PortError) as refused:
+        port.assign_user_task(first_task, "bob", allow_override=False)
+    assert refused.value.rejection_type == "INVALID_STATE"
+    mine = port.user_tasks(port.TaskQuery(actionable_by=port.Audience("ann")))
+    assert [t.key for t in mine.items] == [first_task]
+    port.complete_user_task(first_task, {"ok": True}, "ann")
+    # then: who decided is known from the engine, and the instance moved on
+    assert port.user_task_completed_by(process_instance_key=first, element_id="review") == "ann"
+    assert port.instances_waiting_at("review") == [second]
+    instance = port.instance(first)
+    assert (instance.state, instance.process_id) == ("COMPLETED", "wt-port-ut")
+    assert {v.name: v.value for v in port.variables(first)} == {"orderId": 1, "ok": True}
+    with pytest.raises(port.PortError) as refused:
+        port.complete_user_task(first_task, {}, "ann")
+    assert refused.value.rejection_type in ("INVALID_STATE", "NOT_FOUND")
+
+
+def test_zeebe_rest_incidents_read_and_resolve(transactional_db, camunda_rest):
+    # given: an instance whose only job failed with no retries left
+    port.deploy(SERVICE_XML)
+    key, row = _incident_in_new_instance()
+    camunda_rest()
+    # then: the incident reads through the port, and the composable query finds the instance
+    assert port.instances_with_open_incident("wt-port-svc") == [key]
+    found = port.incident(row.key)
+    assert (found.error_type, found.error_message, found.job_key) == (
+        "JOB_NO_RETRIES",
+        "carrier down",
+        row.job_key,
+    )
+    listed = port.incidents(process_id="wt-port-svc")
+    assert listed.count() == 1 and [i.key for i in listed[0:25]] == [row.key]
+    assert port.incident_groups() == [
+        {"process_id": "wt-port-svc", "error_type": "JOB_NO_RETRIES", "n": 1}
+    ]
+    assert port.is_element_instance_active(found.element_instance_key)
+    # when: resolved with new retries and a corrected variable
+    port.resolve_incident(row.key, retries=2, variables={"amount": 5})
+    # then: the incident is resolved, the job has retries again, the variable was set
+    row.refresh_from_db()
+    assert row.state == Incident.RESOLVED
+    assert port.instances_with_open_incident() == []
+    assert {v.name: v.value for v in port.variables(key)}["amount"] == 5
+    from processes.models import Job
+
+    assert Job.objects.get(key=row.job_key).retries == 2
+    with pytest.raises(port.PortError) as refused:
+        port.resolve_incident(987654321)
+    assert refused.value.rejection_type == "NOT_FOUND"
+
+
+def test_zeebe_rest_unreachable_is_a_port_error(settings):
+    settings.PROCESS_ENGINE = "zeebe"
+    settings.CAMUNDA_REST_ADDRESS = "http://127.0.0.1:9/v2"
+    with pytest.raises(port.PortError) as refused:
+        port.user_task(1)
+    assert refused.value.rejection_type == "UNAVAILABLE"

@@ -1,5 +1,9 @@
-"""Gaps closed against Zeebe 8.8: error walk (§6.8), terminated compensation handlers (§9.6)
-and variables (§1.6, §1.9a, §1.10e)."""
+"""Scopes: the error walk stops at interrupted scopes, terminated compensation handlers, and
+variable scopes of set-variables and dotted mappings.
+
+https://docs.camunda.io/docs/components/modeler/bpmn/error-events/ and
+https://docs.camunda.io/docs/components/concepts/variables/
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,6 @@ import pytest
 from processes.engine import service
 from processes.engine.runtime import Rejection
 from processes.models import Job
-from tests.processes.engine.conftest import requires_feel
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +61,7 @@ INTERRUPTED_SCOPE = f"""{HEAD}
 
 
 def test_interrupted_scope_stops_the_error_walk(process):
-    """§6.8: the error boundary of an interrupted sub-process does not catch from inside it."""
+    """The error boundary of an interrupted sub-process does not catch from inside it."""
     process.deploy(INTERRUPTED_SCOPE)
     instance = process.start("gap-interrupted-walk", {"id": "k"})
     process.publish_message("abort", "k")
@@ -101,7 +104,7 @@ COMPENSATION = f"""{HEAD}
 
 
 def test_terminated_compensation_handler_lets_the_throw_complete(process):
-    """§9.6: a terminated handler is not re-run; the throw completes once no handler is left."""
+    """A terminated handler is not re-run; the throw completes once no handler is left."""
     process.deploy(COMPENSATION)
     instance = process.start("gap-compensation-terminated")
     process.complete_job("charge")
@@ -115,7 +118,7 @@ def test_terminated_compensation_handler_lets_the_throw_complete(process):
 
 
 def test_set_variables_on_a_finished_scope_is_not_found(process):
-    """§1.6: set variables on a finished element instance → NOT_FOUND."""
+    """Set variables on a finished element instance → NOT_FOUND."""
     process.deploy(COMPENSATION)
     instance = process.start("gap-compensation-terminated")
     charge_key = instance.element_instance_key("Charge")
@@ -145,9 +148,8 @@ MAPPINGS = f"""{HEAD}
 </bpmn:process></bpmn:definitions>"""
 
 
-@requires_feel
 def test_dotted_input_target_builds_a_whole_object(process):
-    """§1.9a: `a.b` builds a new local object `a`; an outer `a` is hidden, not copied."""
+    """`a.b` builds a new local object `a`; an outer `a` is hidden, not copied."""
     process.deploy(MAPPINGS)
     instance = process.start("gap-dotted-mappings", {"a": {"outer": True}, "order": {"id": 7}})
 
@@ -156,5 +158,36 @@ def test_dotted_input_target_builds_a_whole_object(process):
     assert job.variables["a"] == {"b": 1, "c": {"d": 2}}
     assert instance.local_variables("Work")["a"] == {"b": 1, "c": {"d": 2}}
     process.complete_job("work", {"result": "done"})
-    # §1.10e: a dotted output target updates the leaf of the visible object
+    # a dotted output target updates the leaf of the visible object
     instance.is_completed().has_variables(a={"outer": True}, order={"id": 7, "status": "done"})
+
+
+ERROR_CODE_EXPRESSION = f"""{HEAD}
+<bpmn:error id="Err" errorCode="E-1" /><bpmn:error id="Dynamic" errorCode="=code" />
+<bpmn:process id="error-code-expression" isExecutable="true">
+<bpmn:startEvent id="Start" />
+<bpmn:subProcess id="Sub">
+  <bpmn:startEvent id="SubStart" />
+  <bpmn:endEvent id="Fail"><bpmn:errorEventDefinition errorRef="Dynamic" /></bpmn:endEvent>
+  <bpmn:sequenceFlow id="S1" sourceRef="SubStart" targetRef="Fail" />
+</bpmn:subProcess>
+<bpmn:boundaryEvent id="Caught" attachedToRef="Sub">
+  <bpmn:errorEventDefinition errorRef="Err" /></bpmn:boundaryEvent>
+<bpmn:endEvent id="End" /><bpmn:endEvent id="CaughtEnd" />
+<bpmn:sequenceFlow id="F1" sourceRef="Start" targetRef="Sub" />
+<bpmn:sequenceFlow id="F2" sourceRef="Sub" targetRef="End" />
+<bpmn:sequenceFlow id="F3" sourceRef="Caught" targetRef="CaughtEnd" />
+</bpmn:process></bpmn:definitions>"""
+
+
+def test_error_end_event_whose_code_failed_is_thrown_again_on_resolve(process):
+    """An error code expression that fails is an incident at the activated end event; once
+    the data is fixed, resolving it evaluates the code again and throws the error."""
+    process.deploy(ERROR_CODE_EXPRESSION)
+    instance = process.start("error-code-expression", {"code": 7})
+    instance.is_waiting_at("Fail").has_incident()
+
+    process.set_variables(instance.key, {"code": "E-1"})
+    process.resolve_incident(instance)
+
+    instance.is_completed().has_passed("Caught").has_passed("CaughtEnd").has_no_incidents()

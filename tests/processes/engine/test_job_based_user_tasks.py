@@ -1,4 +1,7 @@
-"""Gaps closed against Zeebe 8.8: job-based user tasks (§8.5) and FEEL dates (§8.2)."""
+"""Job-based user tasks (no ``zeebe:userTask``) and FEEL dates of user tasks.
+
+https://docs.camunda.io/docs/components/modeler/bpmn/user-tasks/
+"""
 
 from __future__ import annotations
 
@@ -9,14 +12,12 @@ import pytest
 
 from processes.engine.runtime import USER_TASK_JOB_TYPE
 from processes.models import Job, UserTask
-from tests.processes.engine.conftest import requires_feel
 
 pytestmark = pytest.mark.django_db
 
 
-@requires_feel
 def test_user_task_without_zeebe_user_task_is_a_job(process):
-    """§8.5: no `zeebe:userTask` → a job of type io.camunda.zeebe:userTask, no user task row."""
+    """No `zeebe:userTask` → a job of type io.camunda.zeebe:userTask, no user task row."""
     process.deploy("gap-job-user-task.bpmn")
 
     instance = process.start("gap-job-user-task", {"reviewer": "anna"})
@@ -38,9 +39,8 @@ def test_user_task_without_zeebe_user_task_is_a_job(process):
     instance.is_completed().has_variables(approved=True)
 
 
-@requires_feel
 def test_job_based_user_task_is_cancelled_with_the_instance(process):
-    """§2.9: terminating the element cancels its job."""
+    """Terminating the element cancels its job."""
     process.deploy("gap-job-user-task.bpmn")
     instance = process.start("gap-job-user-task", {"reviewer": "anna"})
 

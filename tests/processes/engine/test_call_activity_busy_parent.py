@@ -1,11 +1,13 @@
-"""Gaps closed against Zeebe 8.8: call activity continuation order and busy parents (§1.12b,
-§6.8)."""
+"""Call activities whose parent instance is busy: continuation order and errors reaching the
+parent later. https://docs.camunda.io/docs/components/modeler/bpmn/call-activities/
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from processes.engine import extensions, service
+from processes.engine import service
+from processes.engine.store import get_store
 from processes.models import ElementInstance, Incident, Record
 from tests.processes.engine.test_call_activity import (
     CHILD_TASK,
@@ -23,9 +25,10 @@ pytestmark = pytest.mark.django_db
 
 def _parent_busy(monkeypatch: pytest.MonkeyPatch) -> None:
     """The parent row is held by another transaction: a non-waiting lock gets nothing."""
-    real_lock = extensions._lock_root
+    store = get_store()
+    real_lock = store.try_lock_root
     monkeypatch.setattr(
-        extensions, "_lock_root", lambda key, *, wait: real_lock(key, wait=wait) if wait else None
+        store, "try_lock_root", lambda key, *, wait: real_lock(key, wait=wait) if wait else None
     )
 
 
@@ -36,7 +39,7 @@ def _completed_record(instance_key: int, element_id: str) -> Record:
 
 
 def test_parent_continues_after_the_child_run_is_written(process):
-    """§1.12b: the child completes (and is written) before its call activity completes."""
+    """The child completes (and is written) before its call activity completes."""
     process.deploy(_parent("child"), "p.bpmn")
     process.deploy(CHILD_TASK, "c.bpmn")
     pi = service.create_instance(process_id="parent").key
@@ -53,7 +56,7 @@ def test_parent_continues_after_the_child_run_is_written(process):
 
 
 def test_child_error_with_busy_parent_is_recorded_and_resumed(process, monkeypatch):
-    """§6.8: an error the parent would catch is not an incident when the parent is busy."""
+    """An error the parent would catch is not an incident when the parent is busy."""
     process.deploy(_with_error(_parent("child", boundary=ERROR_BOUNDARY)), "p.bpmn")
     process.deploy(CHILD_TASK, "c.bpmn")
     pi = service.create_instance(process_id="parent").key
@@ -67,13 +70,13 @@ def test_child_error_with_busy_parent_is_recorded_and_resumed(process, monkeypat
     assert state(child.key) == ElementInstance.ACTIVE
     monkeypatch.undo()
 
-    assert extensions.resume_completed_children() == 1
+    assert service.resume_completed_children() == 1
 
     assert state(child.key) == ElementInstance.TERMINATED
     assert state(pi) == ElementInstance.COMPLETED
     assert root_vars(pi)["reason"] == "r"
     assert "to_parent" not in ElementInstance.objects.get(key=child.key).data
-    assert extensions.resume_completed_children() == 0
+    assert service.resume_completed_children() == 0
 
 
 def test_child_error_the_busy_parent_would_not_catch_is_an_incident(process, monkeypatch):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from vendors.webhooks import retry_webhook_events
+from core.webhooks import retry_webhook_events
 
 
 class Command(BaseCommand):

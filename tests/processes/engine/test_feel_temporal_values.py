@@ -1,5 +1,7 @@
-"""Gaps closed against Zeebe 8.8: timers from FEEL temporal values (§5.2, §5.4) and FEEL
-``now()`` following the engine clock."""
+"""Timers from FEEL temporal values, and FEEL ``now()`` following the engine clock.
+
+https://docs.camunda.io/docs/components/modeler/bpmn/timer-events/
+"""
 
 from __future__ import annotations
 
@@ -9,9 +11,8 @@ import pytest
 
 from processes.engine import expressions as ex
 from processes.models import Timer
-from tests.processes.engine.conftest import requires_feel
 
-pytestmark = [pytest.mark.django_db, requires_feel]
+pytestmark = pytest.mark.django_db
 
 
 def test_feel_now_follows_the_pinned_engine_clock(process):
@@ -23,7 +24,7 @@ def test_feel_now_follows_the_pinned_engine_clock(process):
 
 
 def test_timers_from_feel_duration_date_and_cycle_values(process):
-    """§5.2: FEEL may return a duration or date-time; a FEEL duration cycle repeats (§5.4)."""
+    """FEEL may return a duration or date-time; a FEEL duration cycle repeats."""
     process.deploy("gap-feel-timers.bpmn")
     start = process.now
     instance = process.start("gap-feel-timers", {"deadline": "2099-01-01T00:00:00Z"})
@@ -52,7 +53,7 @@ def test_timers_from_feel_duration_date_and_cycle_values(process):
 
 
 def test_user_task_due_date_from_feel_date_time(process):
-    """§8.2: dueDate/followUpDate may be FEEL date-times; now() is the engine clock."""
+    """dueDate/followUpDate may be FEEL date-times; now() is the engine clock."""
     process.deploy("gap-feel-due-date.bpmn")
 
     instance = process.start("gap-feel-due-date")

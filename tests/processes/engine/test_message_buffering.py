@@ -1,4 +1,6 @@
-"""Gaps closed against Zeebe 8.8: messages (§4.3-§4.8)."""
+"""Message buffering and correlation: TTL, once per process id, non-interrupting catches and
+message start events. https://docs.camunda.io/docs/components/concepts/messages/
+"""
 
 from __future__ import annotations
 
@@ -58,7 +60,7 @@ HOUR = dt.timedelta(hours=1)
 def test_non_interrupting_subscription_takes_every_buffered_message(
     process, xml: str, process_id: str, catcher: str
 ):
-    """§4.7: after each correlation the next matching buffered message is offered at once."""
+    """After each correlation the next matching buffered message is offered at once."""
     process.deploy(xml)
     for n in (1, 2, 3):
         process.publish_message("ping", "k-1", {"n": n}, ttl=HOUR)
@@ -68,13 +70,13 @@ def test_non_interrupting_subscription_takes_every_buffered_message(
 
     instance.has_passed(catcher, times=3).is_waiting_at("Work").has_variables(n=3)
     assert MessageCorrelation.objects.filter(process_instance_key=instance.key).count() == 3
-    # each message once per process id (§4.4): a new publication is still taken
+    # each message once per process id: a new publication is still taken
     process.publish_message("ping", "k-1", {"n": 4})
     instance.has_passed(catcher, times=4).has_variables(n=4)
 
 
 def test_published_message_then_buffered_ones_reach_a_non_interrupting_boundary(process):
-    """§4.7: correlation on publish also releases the next buffered message."""
+    """Correlation on publish also releases the next buffered message."""
     process.deploy(BOUNDARY)
     instance = process.start("gap-ni-boundary", {"id": "k-1"})
     instance.is_waiting_for_message("ping", "k-1")
@@ -85,7 +87,7 @@ def test_published_message_then_buffered_ones_reach_a_non_interrupting_boundary(
 
 
 def test_message_with_ttl_zero_and_no_subscriber_is_never_used(process):
-    """§4.1: TTL 0 → only subscriptions open right now; later subscribers never get it."""
+    """TTL 0 → only subscriptions open right now; later subscribers never get it."""
     process.deploy(BOUNDARY)
     process.publish_message("ping", "k-1", {"n": 1}, ttl_ms=0)
 
@@ -100,7 +102,7 @@ def test_message_with_ttl_zero_and_no_subscriber_is_never_used(process):
 def test_cancelled_message_started_instance_releases_the_next_buffered_message(
     process, django_capture_on_commit_callbacks: Any
 ):
-    """§4.8: when the blocking instance ends — cancelled too — the oldest buffered starts."""
+    """When the blocking instance ends — cancelled too — the oldest buffered starts."""
     process.deploy(Path(__file__).parent / "bpmn" / "message-start.bpmn")
     _, [first] = process.publish_message("order-placed", "k-1", {"n": 1}, ttl=HOUR)
     _, blocked = process.publish_message("order-placed", "k-1", {"n": 2}, ttl=HOUR)

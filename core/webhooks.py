@@ -1,0 +1,258 @@
+"""The webhook inbox: check the signature, store the event, then act on it (and retry later).
+
+Signature header ``X-Orderly-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>``, computed over
+``"<t>.<raw body>"`` with the sender's secret; several ``v1`` values are accepted (secret
+rotation), the timestamp must be within five minutes (replay window), comparisons are
+constant-time.
+
+An app registers a source kind once (in its ``AppConfig.ready``) with the function that acts on a
+stored event, then answers its webhook view with ``receive``::
+
+    register_source("subscription", act=act_on_event, not_found=lambda p: ("id", "No such plan."))
+
+    def post(self, request, sender):
+        secret = setting_secret("SUBSCRIPTION_WEBHOOK_SECRETS", sender)
+        if secret is None:
+            return Response({"detail": "Unknown sender."}, status=404)
+        return receive(request, source=f"subscription:{sender}", secret=secret,
+                       serializer_class=SubscriptionEventSerializer)
+
+Answers of ``receive``: bad signature 401, malformed body 400 naming the field; the event is
+stored under its unique (source, event id) in its own transaction before anything else, and a
+repeat of a stored event answers 200 ``duplicate`` without acting (unless acting on it failed
+before: then the repeat acts again). Acting: an ``ApplicationError`` is a final refusal (409,
+event processed with the refusal as ``last_error``), a missing object is a final 400 naming the
+field; any other error leaves the event FAILED and answers 202 ``stored, will retry``; the
+periodic ``retry_webhook_events`` acts on it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .errors import ApplicationError
+from .models import WebhookEvent
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Orderly-Signature"
+TOLERANCE_SECONDS = 300
+MAX_ATTEMPTS = 20
+
+
+# ------------------------------------------------------------------------------ signatures
+def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
+    """The signature header value for ``body`` (used by senders, the simulator and tests)."""
+    t = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def signature_valid(header: str, body: bytes, secret: str, *, now: float | None = None) -> bool:
+    """True if one ``v1`` of ``header`` signs ``body`` with ``secret`` within the tolerance."""
+    timestamp, candidates = None, []
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t" and value.isdigit():
+            timestamp = int(value)
+        elif key == "v1" and value:
+            candidates.append(value)
+    if timestamp is None or not candidates or not secret:
+        return False
+    if abs((time.time() if now is None else now) - timestamp) > TOLERANCE_SECONDS:
+        return False
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    digest = expected.hexdigest()
+    return any(hmac.compare_digest(digest, candidate) for candidate in candidates)
+
+
+def setting_secret(setting: str, sender: str) -> str | None:
+    """``sender``'s secret in the settings dict ``setting`` (``config.settings`` reads it from
+    the environment once, as ``"name=<secret>,name=<secret>"``); None if it has none."""
+    configured = getattr(settings, setting, None) or {}
+    found = {str(name).lower(): str(secret) for name, secret in configured.items()}
+    return found.get(sender.lower()) or None
+
+
+# ------------------------------------------------------------------------------ sources
+@dataclass(frozen=True)
+class WebhookSource:
+    """How to act on a stored event of one source kind."""
+
+    kind: str
+    act: Callable[[WebhookEvent], object]
+    # (field, message) answered with 400 when ``act`` raises ObjectDoesNotExist.
+    not_found: Callable[[dict[str, Any]], tuple[str, str]]
+
+
+SOURCES: dict[str, WebhookSource] = {}
+
+
+def register_source(
+    kind: str,
+    *,
+    act: Callable[[WebhookEvent], object],
+    not_found: Callable[[dict[str, Any]], tuple[str, str]] = lambda _payload: (
+        "body",
+        "Nothing matches this event.",
+    ),
+) -> WebhookSource:
+    """Register (or replace) the handler of events whose source is ``"<kind>:<sender>"``."""
+    SOURCES[kind] = WebhookSource(kind=kind, act=act, not_found=not_found)
+    return SOURCES[kind]
+
+
+def _source_of(event: WebhookEvent) -> WebhookSource:
+    kind = event.source.partition(":")[0]
+    if kind not in SOURCES:
+        raise LookupError(f"No webhook source registered for {event.source}")
+    return SOURCES[kind]
+
+
+# ------------------------------------------------------------------------------ storing, acting
+@dataclass(frozen=True)
+class Stored:
+    event: WebhookEvent
+    duplicate: bool
+
+
+def webhook_event_store(*, source: str, event_id: str, event_type: str, payload: Any) -> Stored:
+    """Store the event durably (own transaction); an already stored (source, id) is a duplicate."""
+    existing = WebhookEvent.objects.filter(source=source, event_id=event_id).first()
+    if existing is not None:
+        return Stored(existing, True)
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                source=source, event_id=event_id, event_type=event_type, payload=payload
+            )
+    except IntegrityError:  # the same event arrived twice at once: the other one stored it
+        return Stored(WebhookEvent.objects.get(source=source, event_id=event_id), True)
+    return Stored(event, False)
+
+
+REFUSALS = (ApplicationError, ObjectDoesNotExist)
+
+
+def webhook_event_process(*, event: WebhookEvent) -> str:
+    """Act on a stored event once; returns its new status.
+
+    A refusal (``ApplicationError``, or the object the event names does not exist) is final: the
+    event is marked processed with the refusal as its error, and the refusal is raised again.
+    """
+    WebhookEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
+    try:
+        _source_of(event).act(event)
+    except REFUSALS as refusal:
+        # Retrying cannot change a business rule's answer: record it and stop.
+        message = getattr(refusal, "message", None) or str(refusal)
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            status=WebhookEvent.S.PROCESSED, processed_at=timezone.now(), last_error=message
+        )
+        raise
+    except Exception as error:
+        logger.warning("Webhook %s failed, will retry: %s", event, error, exc_info=True)
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            status=WebhookEvent.S.FAILED, last_error=f"{type(error).__name__}: {error}"[:2000]
+        )
+        return WebhookEvent.S.FAILED
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        status=WebhookEvent.S.PROCESSED, processed_at=timezone.now(), last_error=""
+    )
+    return WebhookEvent.S.PROCESSED
+
+
+def retry_webhook_events(*, older_than_seconds: int = 30, limit: int = 200) -> dict[str, int]:
+    """Act again on events left FAILED (or RECEIVED and stale: the process died mid-way)."""
+    stale = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    pending = WebhookEvent.objects.filter(
+        Q(status=WebhookEvent.S.FAILED) | Q(status=WebhookEvent.S.RECEIVED, received_at__lt=stale),
+        attempts__lt=MAX_ATTEMPTS,
+    ).order_by("received_at")[:limit]
+    counts = {"processed": 0, "failed": 0, "refused": 0}
+    for event in pending:
+        try:
+            outcome = webhook_event_process(event=event)
+        except REFUSALS:
+            counts["refused"] += 1
+            continue
+        counts["processed" if outcome == WebhookEvent.S.PROCESSED else "failed"] += 1
+    return counts
+
+
+# ------------------------------------------------------------------------------ the view side
+class WebhookAnswerSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    event_id = serializers.CharField(required=False)
+    detail = serializers.CharField(required=False)
+
+
+RESPONSES = {
+    200: WebhookAnswerSerializer,
+    202: OpenApiResponse(WebhookAnswerSerializer, "Stored; acting on it failed and is retried."),
+    400: OpenApiResponse(description="Malformed body; the response names the field."),
+    401: OpenApiResponse(description="Missing, wrong or expired signature."),
+    404: OpenApiResponse(description="Unknown sender."),
+    409: OpenApiResponse(WebhookAnswerSerializer, "A business rule refused the event."),
+}
+
+
+def _problem(field: str, message: str) -> Response:
+    return Response({field: [message]}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def receive(request: Request, *, source: str, secret: str, serializer_class: type) -> Response:
+    """Check, store and act on one webhook request (see the module docstring for the answers).
+
+    ``serializer_class`` validates the JSON body; it must have ``id`` and ``type`` fields.
+    """
+    body = request.body
+    if not signature_valid(request.headers.get(SIGNATURE_HEADER, ""), body, secret):
+        return Response({"detail": "Invalid signature."}, status=status.HTTP_401_UNAUTHORIZED)
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _problem("body", "The body is not valid JSON.")
+    if not isinstance(payload, dict):
+        return _problem("body", "The body must be a JSON object.")
+    serializer = serializer_class(data=payload)
+    if not serializer.is_valid():
+        return Response(serializer.errors, status=status.HTTP_400_BAD_REQUEST)
+    data = serializer.validated_data
+    stored = webhook_event_store(
+        source=source, event_id=data["id"], event_type=data["type"], payload=payload
+    )
+    if stored.duplicate and stored.event.status != WebhookEvent.S.FAILED:
+        return Response({"status": "duplicate", "event_id": data["id"]})
+    try:
+        outcome = webhook_event_process(event=stored.event)
+    except ObjectDoesNotExist:
+        return _problem(*_source_of(stored.event).not_found(payload))
+    except ApplicationError as refusal:
+        return Response(
+            {"status": "refused", "event_id": data["id"], "detail": refusal.message},
+            status=status.HTTP_409_CONFLICT,
+        )
+    if outcome == WebhookEvent.S.FAILED:
+        return Response(
+            {"status": "stored, will retry", "event_id": data["id"]},
+            status=status.HTTP_202_ACCEPTED,
+        )
+    return Response({"status": "processed", "event_id": data["id"]})
