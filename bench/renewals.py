@@ -94,7 +94,7 @@ def measure(n: int, soft: float, hard: float, threads: int, timeout_s: int) -> d
     from django.db import connection
     from django.db.models import Count
 
-    from processes import engine
+    from processes import port
     from processes.models import Job, Record, Timer
     from processes.workers import WorkerPool
     from subscriptions.models import Invoice, PaymentAttempt, Subscription
@@ -102,7 +102,7 @@ def measure(n: int, soft: float, hard: float, threads: int, timeout_s: int) -> d
     seed_started = time.monotonic()
     today = seed(n, soft, hard)
     seeded_s = time.monotonic() - seed_started
-    engine.deploy_all()
+    port.deploy_all()
     pool = WorkerPool(threads, name="bench").start()
     first = PaymentAttempt.objects.filter(attempt_number=1).exclude(outcome="pending")
     try:

@@ -210,6 +210,8 @@ def env_secrets(name: str) -> dict[str, str]:
 CARRIER_WEBHOOK_SECRETS = env_secrets("CARRIER_WEBHOOK_SECRETS")
 # Returned items reported by the warehouse or a carrier ("warehouse=secret,dhl=secret").
 RETURN_WEBHOOK_SECRETS = env_secrets("RETURN_WEBHOOK_SECRETS")
+# Payment provider webhooks (asynchronous renewal results), "stripe=secret,sandbox=secret".
+PAYMENT_WEBHOOK_SECRETS = env_secrets("PAYMENT_WEBHOOK_SECRETS")
 # The demo simulator places orders and plays vendors and carriers in `make run` (off: "off").
 SIMULATOR = os.environ.get("SIMULATOR", "on" if DEBUG else "off")
 # Subscription renewals: the daily run starts at this UTC time of day ("HH:MM") and opens

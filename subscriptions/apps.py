@@ -15,9 +15,6 @@ class SubscriptionsConfig(AppConfig):
         if invoice_link not in BUSINESS_LINKS:
             BUSINESS_LINKS.append(invoice_link)
 
-        from vendors.webhooks import WEBHOOK_ACTORS
+        from .webhooks import register_webhook_sources
 
-        from .webhooks import payment_webhook_event_act
-
-        # The webhook retry sweep acts again on payment events left FAILED.
-        WEBHOOK_ACTORS["payment"] = lambda event: payment_webhook_event_act(event=event)
+        register_webhook_sources()

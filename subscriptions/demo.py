@@ -94,9 +94,9 @@ def load_subscription_demo(*, open_renewals: bool = True) -> dict[str, int]:
     counts = _load_rows()
     started = 0
     if open_renewals:
-        from processes import engine
+        from processes import port
 
-        engine.deploy_all()
+        port.deploy_all()
         batch = services.renewals_open_batch(run_date=clock.today())
         started = batch.started
         while batch.more:

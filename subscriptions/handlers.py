@@ -35,7 +35,7 @@ def renewal_batches(job: Job) -> dict[str, Any]:
     return {"batches": services.renewal_batches(run_date=run_date)}
 
 
-@job_handler("subscription-renewals-open", timeout_ms=600_000)
+@job_handler("subscription-renewals-open")
 def renewals_open(job: Job) -> dict[str, Any] | None:
     """Open due invoices and start their renewals: one id range (inside the parallel
     multi-instance), or the next batch of whatever is still due (the closing loop)."""

@@ -330,11 +330,26 @@ class CustomerEmail(models.Model):
         return f"{self.kind} for {self.invoice.number} (attempt {self.attempt_number})"
 
 
-class SubscriptionHistory(models.Model):
-    """Append-only: what happened to a subscription, when and by whom."""
+class SubscriptionEvent(models.TextChoices):
+    CREATED = "created", "Subscribed"
+    INVOICE_OPENED = "invoice_opened", "Invoice opened"
+    RENEWED = "renewed", "Renewed"
+    PAST_DUE = "past_due", "Payment failed: in dunning"
+    PAYMENT_FAILED = "payment_failed", "Payment failed again"
+    RETRY_REQUESTED = "retry_requested", "Retry requested"
+    PAYMENT_METHOD_UPDATED = "payment_method_updated", "Payment method updated"
+    PAUSED = "paused", "Paused"
+    RESUMED = "resumed", "Resumed"
+    CANCEL_SCHEDULED = "cancel_scheduled", "Cancel at period end"
+    CANCELED = "canceled", "Canceled"
 
+
+class SubscriptionHistory(models.Model):
+    """Append-only: what happened to a subscription, when and by whom (``history_write``)."""
+
+    EVENTS = SubscriptionEvent
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="history")
-    event = models.CharField(max_length=60)
+    event = models.CharField(max_length=60, choices=SubscriptionEvent.choices)
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20, blank=True)
     actor = models.CharField(max_length=150, blank=True)

@@ -24,16 +24,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 
 from core.errors import ApplicationError
+from core.history import actor_of, history_write
+from core.money import format_money
+from core.notifications import notify_customer
 from orders.models import Customer
-from orders.money import format_money
 from orders.payments import PaymentError, get_provider
 from orders.payments.retry_caps import retry_cap_reached
-from processes import engine
+from processes import port
 
 from . import clock
 from .durations import describe, parse_duration
@@ -50,6 +51,7 @@ from .models import (
     PaymentMethod,
     Plan,
     Subscription,
+    SubscriptionEvent,
     SubscriptionHistory,
 )
 
@@ -81,23 +83,22 @@ def _locked(subscription_id: int) -> Subscription:
 
 
 def _record(
-    subscription: Subscription, event: str, from_status: str, actor: str = "", **detail: Any
+    subscription: Subscription,
+    event: SubscriptionEvent,
+    from_status: str,
+    actor: str = "",
+    **detail: Any,
 ) -> SubscriptionHistory:
-    return SubscriptionHistory.objects.create(
-        subscription=subscription,
-        event=event,
+    return history_write(
+        SubscriptionHistory,
+        event,
         from_status=from_status,
         to_status=subscription.status,
-        actor=actor[:150],
+        actor=actor,
         detail=detail,
+        subscription=subscription,
         at=clock.now(),
     )
-
-
-def actor_of(user: Any) -> str:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return ""
-    return str(user.get_username())
 
 
 def add_interval(day: dt.date, *, interval: str, count: int) -> dt.date:
@@ -124,7 +125,7 @@ def schedule_in_force(at: dt.datetime | None = None) -> DunningSchedule:
 
 def _publish(name: str, correlation_key: str, variables: dict[str, Any], message_id: str) -> None:
     try:
-        engine.publish_message(
+        port.publish_message(
             name, correlation_key, variables=variables, ttl_ms=MESSAGE_TTL_MS, message_id=message_id
         )
     except Exception as error:
@@ -229,7 +230,14 @@ def subscription_create(
         status=S.TRIALING if trial_end else S.ACTIVE,
     )
     subscription.save()
-    _record(subscription, "created", "", actor_of(user), plan=plan.code, quantity=quantity)
+    _record(
+        subscription,
+        SubscriptionEvent.CREATED,
+        "",
+        actor_of(user),
+        plan=plan.code,
+        quantity=quantity,
+    )
     return subscription, True
 
 
@@ -308,7 +316,7 @@ def _open_invoices_and_start(subscription_ids: list[int], schedule: DunningSched
         history = []
         for invoice in to_start:
             invoice.process_instance_key = int(
-                engine.start(
+                port.start(
                     PROCESS_ID,
                     renewal_process_variables(invoice=invoice),
                     business_key=invoice.number,
@@ -317,7 +325,7 @@ def _open_invoices_and_start(subscription_ids: list[int], schedule: DunningSched
             history.append(
                 SubscriptionHistory(
                     subscription=invoice.subscription,
-                    event="invoice_opened",
+                    event=SubscriptionEvent.INVOICE_OPENED,
                     from_status=invoice.subscription.status,
                     to_status=invoice.subscription.status,
                     detail={"invoice": invoice.number, "amount_minor": invoice.amount_minor},
@@ -628,7 +636,7 @@ def _after_attempt(
         subscription.save()
         _record(
             subscription,
-            "past_due",
+            SubscriptionEvent.PAST_DUE,
             from_status,
             invoice=invoice.number,
             decline_code=attempt.decline_code,
@@ -636,7 +644,7 @@ def _after_attempt(
     else:
         _record(
             subscription,
-            "payment_failed",
+            SubscriptionEvent.PAYMENT_FAILED,
             S.PAST_DUE,
             invoice=invoice.number,
             attempt=attempt.attempt_number,
@@ -665,7 +673,7 @@ def subscription_period_extend(*, invoice_id: int) -> Subscription:
     subscription.save()
     _record(
         subscription,
-        "renewed",
+        SubscriptionEvent.RENEWED,
         from_status,
         invoice=invoice.number,
         period_end=invoice.period_end.isoformat(),
@@ -689,34 +697,6 @@ def dunning_cancel(*, invoice_id: int) -> Subscription:
 
 
 # ------------------------------------------------------------------------------ e-mails
-EMAILS: dict[str, tuple[str, str]] = {
-    EmailKind.RECEIPT: (
-        "Receipt for {plan}",
-        "Thank you: we received {amount} for {plan} ({period}). Invoice {invoice}.",
-    ),
-    EmailKind.GENTLE_REMINDER: (
-        "We could not renew {plan}",
-        "Your payment of {amount} for {plan} did not go through. We will try again on {retry}; "
-        "nothing to do if your card is fine.",
-    ),
-    EmailKind.UPDATE_PAYMENT_METHOD: (
-        "Please update your payment method for {plan}",
-        "We still could not collect {amount} for {plan} ({reason}). Please update your card; "
-        "we will try again {retry_words}.",
-    ),
-    EmailKind.FINAL_NOTICE: (
-        "Final notice: {plan} will be canceled",
-        "This is our last try soon: unless {amount} for {plan} can be collected on {retry}, "
-        "your subscription will be canceled. Update your card to keep it.",
-    ),
-    EmailKind.CANCELED: (
-        "{plan} was canceled",
-        "We could not collect {amount} for {plan}, so your subscription {subscription} is "
-        "canceled. You can subscribe again at any time.",
-    ),
-}
-
-
 def dunning_email_kind(*, attempt_number: int, max_attempts: int, hard: bool) -> str:
     """Attempt 1 a gentle reminder, then "update your payment method", the last a final notice.
 
@@ -742,8 +722,7 @@ def customer_email_send(*, invoice_id: int, attempt_number: int, kind: str) -> C
     subscription = invoice.subscription
     attempt = invoice.attempts.filter(attempt_number=attempt_number).first()
     retry_at = invoice.next_retry_at
-    subject, body = EMAILS[kind]
-    values = {
+    context = {
         "plan": subscription.plan.name,
         "amount": format_money(invoice.amount_minor, invoice.currency),
         "period": f"{invoice.period_start:%d %b %Y} to {invoice.period_end:%d %b %Y}",
@@ -755,28 +734,24 @@ def customer_email_send(*, invoice_id: int, attempt_number: int, kind: str) -> C
         ),
         "reason": (attempt.decline_message or attempt.decline_code) if attempt else "declined",
     }
-    email = CustomerEmail.objects.create(
+    # Sent after commit by the shared notifications (once per key); the row here is the
+    # subscription's own log, unique per invoice, attempt and kind.
+    sent = notify_customer(
+        template=f"subscriptions/{kind}",
+        to=subscription.customer.email,
+        context=context,
+        key=f"subscription-email:{key}",
+    )
+    return CustomerEmail.objects.create(
         invoice=invoice,
         attempt_number=attempt_number,
         kind=kind,
         to=subscription.customer.email,
-        subject=subject.format(**values)[:200],
-        body=body.format(**values),
+        subject=sent.notification.subject[:200],
+        body=sent.notification.body,
         idempotency_key=key,
         sent_at=clock.now(),
     )
-
-    def send() -> None:
-        # After commit: a mail failure must not undo the renewal; the row stands.
-        try:
-            send_mail(
-                email.subject, email.body, getattr(settings, "DEFAULT_FROM_EMAIL", None), [email.to]
-            )
-        except Exception:
-            logger.warning("Could not e-mail %s about %s", email.to, email.subject, exc_info=True)
-
-    transaction.on_commit(send)
-    return email
 
 
 # ------------------------------------------------------------------------------ staff actions
@@ -790,7 +765,7 @@ def _resume(subscription: Subscription, *, on: dt.date, actor: str) -> None:
     subscription.save()
     _record(
         subscription,
-        "resumed",
+        SubscriptionEvent.RESUMED,
         from_status,
         actor,
         next_billing=str(subscription.next_billing_date),
@@ -804,7 +779,7 @@ def _cancel(subscription: Subscription, *, reason: str, actor: str) -> None:
     subscription.cancel_reason = reason[:200]
     subscription.cancel_at_period_end = False
     subscription.save()
-    _record(subscription, "canceled", from_status, actor, reason=reason)
+    _record(subscription, SubscriptionEvent.CANCELED, from_status, actor, reason=reason)
 
 
 def _open_invoices(subscription: Subscription) -> list[Invoice]:
@@ -834,7 +809,7 @@ def subscription_pause(
     subscription.save()
     _record(
         subscription,
-        "paused",
+        SubscriptionEvent.PAUSED,
         from_status,
         actor_of(user),
         resume_on=resume_on.isoformat() if resume_on else None,
@@ -874,7 +849,13 @@ def subscription_cancel(
             )
         subscription.cancel_at_period_end = True
         subscription.save(update_fields=["cancel_at_period_end"])
-        _record(subscription, "cancel_scheduled", subscription.status, actor, reason=reason)
+        _record(
+            subscription,
+            SubscriptionEvent.CANCEL_SCHEDULED,
+            subscription.status,
+            actor,
+            reason=reason,
+        )
         return subscription
     instance_keys = []
     for invoice in _open_invoices(subscription):
@@ -889,7 +870,7 @@ def subscription_cancel(
     def stop_dunning() -> None:
         for key in instance_keys:
             try:
-                engine.cancel(key)
+                port.cancel(key)
             except Exception:  # ended meanwhile; the voided invoice stops any retry anyway
                 logger.info("Renewal instance %s was not running any more", key)
 
@@ -923,7 +904,11 @@ def subscription_retry_now(*, subscription: Subscription, user: Any) -> Invoice:
             code="conflict",
         )
     _record(
-        subscription, "retry_requested", subscription.status, actor_of(user), invoice=invoice.number
+        subscription,
+        SubscriptionEvent.RETRY_REQUESTED,
+        subscription.status,
+        actor_of(user),
+        invoice=invoice.number,
     )
     number, attempt = subscription.number, last.attempt_number if last else 0
     transaction.on_commit(
@@ -954,7 +939,7 @@ def subscription_payment_method_update(
     subscription.save(update_fields=["payment_method"])
     _record(
         subscription,
-        "payment_method_updated",
+        SubscriptionEvent.PAYMENT_METHOD_UPDATED,
         from_status,
         actor_of(user),
         card=str(payment_method),

@@ -8,9 +8,9 @@ import time
 import pytest
 from rest_framework.test import APIClient
 
-from orders.models import WebhookEvent
+from core.models import WebhookEvent
+from core.webhooks import SIGNATURE_HEADER, sign
 from subscriptions.models import AttemptOutcome, Invoice, PaymentAttempt
-from vendors.webhooks import SIGNATURE_HEADER, sign
 
 from .conftest import subscribe
 
@@ -119,7 +119,8 @@ def test_refusals(db, provider, payload, secret, timestamp, raw, code, field):
     assert not WebhookEvent.objects.exists()
 
 
-def test_unknown_payment_is_stored_and_refused(db):
+def test_unknown_payment_is_stored_and_refused_naming_the_field(db):
     response = post("stripe", event(payment_intent="pi_unknown"))
-    assert response.status_code == 409
+    assert response.status_code == 400
+    assert "payment_intent" in response.json()
     assert WebhookEvent.objects.get().status == WebhookEvent.S.PROCESSED
