@@ -45,6 +45,12 @@ NAV_ITEMS: list[NavItem] = [
         count="orders.customs.selectors.held_count",
     ),
     NavItem("Customs rules", "customs:rules", frozenset({MANAGERS})),
+    NavItem(
+        "Subscriptions",
+        "subscriptions:list",
+        frozenset({SUPPORT, MANAGERS}),
+        count="subscriptions.selectors.past_due_count",
+    ),
     NavItem("Incidents", "incidents:list", frozenset({SUPPORT, MANAGERS})),
     NavItem("Processes", "processes:list", frozenset({MANAGERS})),
     NavItem("Catalog", "vendors:catalog", STAFF),

@@ -248,8 +248,14 @@ CUSTOMS_BROKER_TOKEN = os.environ.get("CUSTOMS_BROKER_TOKEN", "")
 CUSTOMS_CARRIER = os.environ.get("CUSTOMS_CARRIER", "sandbox")
 CUSTOMS_HOME_COUNTRY = os.environ.get("CUSTOMS_HOME_COUNTRY", "DE")
 CUSTOMS_SANDBOX_DELAY_SECONDS = int(os.environ.get("CUSTOMS_SANDBOX_DELAY_SECONDS", "120"))
+# Payment provider webhooks (asynchronous renewal results), "stripe=secret,sandbox=secret".
+PAYMENT_WEBHOOK_SECRETS = env_secrets("PAYMENT_WEBHOOK_SECRETS")
 # The demo simulator places orders and plays vendors and carriers in `make run` (off: "off").
 SIMULATOR = os.environ.get("SIMULATOR", "on" if DEBUG else "off")
+# Subscription renewals: the daily run starts at this UTC time of day ("HH:MM") and opens
+# invoices in batches of this many subscriptions (one process instance each).
+SUBSCRIPTION_RENEWAL_TIME = os.environ.get("SUBSCRIPTION_RENEWAL_TIME", "02:00")
+SUBSCRIPTION_RENEWAL_BATCH = int(os.environ.get("SUBSCRIPTION_RENEWAL_BATCH", "500"))
 # Back-off between job retries when a handler fails (milliseconds).
 PROCESS_JOB_RETRY_BACKOFF_MS = int(os.environ.get("PROCESS_JOB_RETRY_BACKOFF_MS", "10000"))
 

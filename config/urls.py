@@ -16,6 +16,7 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("returns/", include("returns.urls")),
     path("customs/", include("orders.customs.urls")),
+    path("subscriptions/", include("subscriptions.urls")),
     path("tasks/", include("processes.urls_tasks")),
     path("incidents/", include("processes.urls_incidents")),
     path("processes/", include("processes.urls_processes")),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("api/", include("orders.urls_api")),
     path("api/", include("returns.urls_api")),
     path("api/", include("orders.customs.urls_api")),
+    path("api/", include("subscriptions.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

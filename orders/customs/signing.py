@@ -3,7 +3,8 @@ vendor and carrier webhooks: ``X-Orderly-Signature: t=<unix seconds>,v1=<hex HMA
 
 ``CUSTOMS_BROKER_SECRETS`` / ``CUSTOMS_CARRIER_SECRETS``: dict settings that ``config.settings``
 reads from the environment once (``"sandbox=<secret>,acme=<secret>"``). With ``DEBUG`` on and
-nothing configured the sandbox sender uses a local-only secret so that the demo simulator works out of the box.
+nothing configured the sandbox sender uses a local-only secret, so that the demo simulator works
+out of the box.
 """
 
 from __future__ import annotations

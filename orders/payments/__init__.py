@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import (
+    OffSessionChargeResult,
     PaymentDeclined,
     PaymentError,
     PaymentProvider,
@@ -20,6 +21,7 @@ from .base import (
 )
 
 __all__ = [
+    "OffSessionChargeResult",
     "PaymentDeclined",
     "PaymentError",
     "PaymentProvider",

@@ -34,6 +34,26 @@ class ProviderResult:
     id: str
 
 
+@dataclass(frozen=True)
+class OffSessionChargeResult:
+    """The answer to a charge on a saved card without the customer present.
+
+    ``outcome`` is ``succeeded``, ``processing`` (the result follows by webhook),
+    ``soft_decline`` (the same card may work later: insufficient funds, a generic decline) or
+    ``hard_decline`` (never retry this card: lost or stolen, closed account, "do not try
+    again"); see ``orders.payments.declines``.
+    """
+
+    outcome: str
+    reference: str = ""
+    decline_code: str = ""
+    message: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome == "succeeded"
+
+
 class PaymentProvider(Protocol):
     """A card processor with separate charges and transfers (Stripe Connect style)."""
 
@@ -49,6 +69,23 @@ class PaymentProvider(Protocol):
         idempotency_key: str,
     ) -> ProviderResult:
         """Authorize and capture ``amount_minor`` for an order (transfer group = order number)."""
+        ...
+
+    def charge_off_session(
+        self,
+        *,
+        customer_reference: str,
+        payment_method: str,
+        amount_minor: int,
+        currency: str,
+        description: str,
+        idempotency_key: str,
+    ) -> OffSessionChargeResult:
+        """Charge a saved payment method for a renewal; declines are answers, not exceptions.
+
+        A temporary failure (network, provider error) raises ``RetryablePaymentError``: repeat
+        with the same key.
+        """
         ...
 
     def refund(self, *, charge_id: str, amount_minor: int, idempotency_key: str) -> ProviderResult:

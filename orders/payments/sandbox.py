@@ -1,9 +1,11 @@
 """A sandbox provider that behaves like Stripe's test mode, without a network.
 
 Card tokens: ``tok_visa`` (and any other token) succeeds, ``tok_chargeDeclined`` is declined
-(``card_declined``), ``tok_retry`` fails the first attempt of each idempotency key with a
-retryable error and succeeds on the next. Ids are derived from the idempotency key, so a repeated
-call answers with the same id, as Stripe's idempotency does.
+(``card_declined``, soft), ``tok_chargeDeclinedInsufficientFunds`` (soft),
+``tok_chargeDeclinedLostCard``, ``tok_chargeDeclinedStolenCard``, ``tok_chargeDeclinedExpiredCard``
+and ``tok_chargeDeclinedDoNotTryAgain`` (hard), ``tok_retry`` fails the first attempt of each
+idempotency key with a retryable error and succeeds on the next. Ids are derived from the
+idempotency key, so a repeated call answers with the same id, as Stripe's idempotency does.
 """
 
 from __future__ import annotations
@@ -11,11 +13,16 @@ from __future__ import annotations
 import hashlib
 import threading
 
-from .base import PaymentDeclined, ProviderResult, RetryablePaymentError
+from .base import OffSessionChargeResult, PaymentDeclined, ProviderResult, RetryablePaymentError
+from .declines import decline_outcome
 
 DECLINING_TOKENS = {
     "tok_chargeDeclined": "card_declined",
     "tok_chargeDeclinedInsufficientFunds": "insufficient_funds",
+    "tok_chargeDeclinedLostCard": "lost_card",
+    "tok_chargeDeclinedStolenCard": "stolen_card",
+    "tok_chargeDeclinedExpiredCard": "expired_card",
+    "tok_chargeDeclinedDoNotTryAgain": "do_not_try_again",
 }
 RETRY_TOKEN = "tok_retry"  # noqa: S105 (a public test card token)
 
@@ -58,6 +65,32 @@ class SandboxProvider:
             if first_attempt:
                 raise RetryablePaymentError("The card network did not answer in time; retry.")
         return ProviderResult(_id("pi", idempotency_key))
+
+    def charge_off_session(
+        self,
+        *,
+        customer_reference: str,
+        payment_method: str,
+        amount_minor: int,
+        currency: str,
+        description: str,
+        idempotency_key: str,
+    ) -> OffSessionChargeResult:
+        reference = _id("pi", idempotency_key)
+        if amount_minor <= 0:
+            return OffSessionChargeResult("hard_decline", reference, "invalid_amount")
+        code = DECLINING_TOKENS.get(payment_method)
+        if code is not None:
+            return OffSessionChargeResult(
+                decline_outcome(code), reference, code, "Your card was declined."
+            )
+        if payment_method == RETRY_TOKEN:
+            with _lock:
+                first_attempt = idempotency_key not in _attempted
+                _attempted.add(idempotency_key)
+            if first_attempt:
+                raise RetryablePaymentError("The card network did not answer in time; retry.")
+        return OffSessionChargeResult("succeeded", reference)
 
     def refund(self, *, charge_id: str, amount_minor: int, idempotency_key: str) -> ProviderResult:
         return ProviderResult(_id("re", idempotency_key))

@@ -2,17 +2,29 @@
 
 One PaymentIntent per order (``transfer_group`` = order number), one Transfer per vendor payout to
 the vendor's connected account with the same group, Refunds against the PaymentIntent, transfer
-reversals when a vendor's share is refunded after it was paid out. Every call sends an
+reversals when a vendor's share is refunded after it was paid out. Renewals are off-session
+PaymentIntents on the customer's saved payment method (``off_session=true, confirm=true``);
+a decline comes back as an answer with Stripe's ``decline_code``. Every call sends an
 idempotency key, so a repeated job gets Stripe's first answer back.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 
-from .base import PaymentDeclined, PaymentError, ProviderResult, RetryablePaymentError
+if TYPE_CHECKING:
+    from stripe.params import PaymentIntentCreateParams
+
+from .base import (
+    OffSessionChargeResult,
+    PaymentDeclined,
+    PaymentError,
+    ProviderResult,
+    RetryablePaymentError,
+)
+from .declines import decline_outcome
 
 
 class StripeProvider:
@@ -67,6 +79,53 @@ class StripeProvider:
                 f"payment_intent_{intent.status}", "The payment needs an action we cannot take."
             )
         return ProviderResult(intent.id)
+
+    def charge_off_session(
+        self,
+        *,
+        customer_reference: str,
+        payment_method: str,
+        amount_minor: int,
+        currency: str,
+        description: str,
+        idempotency_key: str,
+    ) -> OffSessionChargeResult:
+        params: PaymentIntentCreateParams = {
+            "amount": amount_minor,
+            "currency": currency.lower(),
+            "customer": customer_reference,
+            "payment_method": payment_method,
+            "off_session": True,
+            "confirm": True,
+            "description": description,
+            "metadata": {"idempotency_key": idempotency_key},
+        }
+        try:
+            intent = self.client.v1.payment_intents.create(
+                params=params, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.CardError as exc:
+            error = getattr(exc, "error", None)
+            code = (
+                getattr(error, "decline_code", None)
+                or getattr(exc, "code", None)
+                or "card_declined"
+            )
+            intent_id = getattr(getattr(error, "payment_intent", None), "id", None) or ""
+            message = getattr(exc, "user_message", None) or str(exc)
+            return OffSessionChargeResult(decline_outcome(code), intent_id, code, message[:300])
+        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
+            raise RetryablePaymentError(str(exc)) from exc
+        except stripe.StripeError as exc:
+            raise PaymentError(str(exc)) from exc
+        if intent.status == "succeeded":
+            return OffSessionChargeResult("succeeded", intent.id)
+        if intent.status == "processing":
+            # The result arrives by webhook (payment_intent.succeeded / payment_failed).
+            return OffSessionChargeResult("processing", intent.id)
+        return OffSessionChargeResult(
+            "hard_decline", intent.id, "authentication_required", "The bank asks the customer."
+        )
 
     def refund(self, *, charge_id: str, amount_minor: int, idempotency_key: str) -> ProviderResult:
         refund = self._call(

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from orders.demo import DEMO_USERS, load_demo_data
+from subscriptions.demo import load_subscription_demo
 
 
 class Command(BaseCommand):
@@ -22,6 +23,11 @@ class Command(BaseCommand):
                 "Demo data ready: {vendors} vendors, {products} products, "
                 "{customers} customers, {users} users.".format(**counts)
             )
+        )
+        subs = load_subscription_demo()
+        self.stdout.write(
+            "Subscriptions: {plans} plans, {subscriptions} new subscriptions, "
+            "{renewals_started} renewals started (dunning retries minutes apart).".format(**subs)
         )
         if not options["quiet_users"]:
             self.stdout.write("Demo sign-ins (username / password, role):")
