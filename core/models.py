@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -55,3 +56,29 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} to {self.to}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a request sent with an ``Idempotency-Key`` header (``core.idempotency``).
+
+    Unique per endpoint, principal (who sent it) and key; written in the transaction that did the
+    work, so a committed answer always has its record and a rolled-back one never has.
+    """
+
+    endpoint = models.CharField(max_length=100)
+    principal = models.CharField(max_length=150)
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(default=0)
+    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "principal", "key"], name="unique_idempotency_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.principal} {self.key}"
