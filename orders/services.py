@@ -246,8 +246,10 @@ def order_place(**kwargs: Any) -> Order:
     """Create an order (see ``order_create``) and start its process, all or nothing."""
     order = order_create(**kwargs)
     order_process_start(order=order)
-    order.refresh_from_db()
-    return order
+    # A fresh read, not refresh_from_db: django-fsm lifts the protection of the status field
+    # for a refresh on the field itself, shared by every thread (another thread's refresh then
+    # fails with "Direct status modification is not allowed").
+    return Order.objects.get(pk=order.pk)
 
 
 # ------------------------------------------------------------------------------------ payment
