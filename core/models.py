@@ -24,6 +24,8 @@ class WebhookEvent(models.Model):
     event_id = models.CharField(max_length=200)
     event_type = models.CharField(max_length=60)
     payload = models.JSONField()
+    # Events with the same key (one shipment, one sub-order) are acted on in arrival order.
+    ordering_key = models.CharField(max_length=300, blank=True, default="")
     status = models.CharField(max_length=12, choices=S.choices, default=S.RECEIVED)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -37,7 +39,8 @@ class WebhookEvent(models.Model):
             models.UniqueConstraint(fields=["source", "event_id"], name="unique_webhook_event")
         ]
         indexes = [
-            models.Index(fields=["status", "received_at"], name="orders_webh_status_1395f1_idx")
+            models.Index(fields=["status", "received_at"], name="orders_webh_status_1395f1_idx"),
+            models.Index(fields=["ordering_key", "status"], name="webhook_event_ordering_idx"),
         ]
 
     def __str__(self) -> str:
