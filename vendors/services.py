@@ -10,6 +10,7 @@ answer is dropped by the engine while the first one is still buffered.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -17,9 +18,9 @@ from typing import Any
 import requests
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
 from django_fsm import can_proceed
 
+from core import clock
 from core.errors import ApplicationError, NotYet
 from core.messages import publish_once
 from core.webhooks import retry_waiting_events_on_commit
@@ -103,9 +104,9 @@ def _mark_requested(*, sub_order_id: int, idempotency_key: str) -> VendorSubOrde
     sub_order = _locked(sub_order_id)
     if sub_order.requested_at is not None:
         return sub_order
-    now = timezone.now()
+    now = clock.now()
     sub_order.requested_at = now
-    sub_order.sla_due_at = now + timezone.timedelta(hours=sub_order.vendor.sla_hours)
+    sub_order.sla_due_at = now + dt.timedelta(hours=sub_order.vendor.sla_hours)
     from_status = sub_order.status
     if sub_order.status == S.PENDING:
         sub_order.request()
@@ -144,7 +145,7 @@ def sub_order_accept(*, sub_order: VendorSubOrder, actor: str = "") -> VendorSub
     order_side().check_open(sub_order.order_id)
     from_status = sub_order.status
     sub_order.accept()
-    sub_order.accepted_at = timezone.now()
+    sub_order.accepted_at = clock.now()
     sub_order.save()
     _record(sub_order, SubOrderEvent.VENDOR_ACCEPTED, from_status, actor)
     _publish(VENDOR_ANSWER, sub_order, {"vendorAnswer": "accepted", "vendorReason": ""})
@@ -270,11 +271,11 @@ def sub_order_ship(
     if sub_order.status == S.PENDING:
         sub_order.accept()
     if sub_order.accepted_at is None:
-        sub_order.accepted_at = timezone.now()
+        sub_order.accepted_at = clock.now()
     sub_order.ship()
     sub_order.carrier = carrier_code
     sub_order.tracking_number = tracking_number
-    sub_order.shipped_at = timezone.now()
+    sub_order.shipped_at = clock.now()
     _save_shipment(sub_order)
     _record(
         sub_order,
@@ -308,7 +309,7 @@ def sub_order_deliver(*, sub_order: VendorSubOrder, actor: str = "") -> VendorSu
     order_side().check_open(sub_order.order_id)
     from_status = sub_order.status
     sub_order.deliver()
-    sub_order.delivered_at = timezone.now()
+    sub_order.delivered_at = clock.now()
     sub_order.save()
     stock_consume(sub_order=sub_order)
     _record(sub_order, SubOrderEvent.PACKAGE_DELIVERED, from_status, actor)
@@ -392,7 +393,7 @@ def payout_hold_release(*, sub_order_id: int) -> PayoutHold:
     if sub_order.status != S.DELIVERED:
         raise ApplicationError(f"Sub-order {sub_order.number} is not delivered.", code="conflict")
     hold.release()
-    hold.settled_at = timezone.now()
+    hold.settled_at = clock.now()
     hold.save()
     _record(sub_order, SubOrderEvent.PAYOUT_HOLD_RELEASED, "", "", amount_minor=hold.amount_minor)
     return hold
@@ -406,7 +407,7 @@ def payout_hold_cancel(*, sub_order_id: int) -> PayoutHold | None:
     if hold is None or hold.status != PayoutHold.S.HELD:
         return hold
     hold.cancel()
-    hold.settled_at = timezone.now()
+    hold.settled_at = clock.now()
     hold.save()
     _record(sub_order, SubOrderEvent.PAYOUT_HOLD_CANCELLED, "", "", amount_minor=hold.amount_minor)
     return hold
