@@ -2,26 +2,29 @@
 
 20 threads place 200 orders through ``POST /api/orders`` (each thread its own connection). Before
 the fix about one in ten failed with django-fsm's "Direct status modification is not allowed"
-(a thread-shared protection flag flipped by ``refresh_from_db``).
+(a thread-shared protection flag flipped by ``refresh_from_db``). Then in-process handler threads
+capture the payments and hold the payouts: each order is charged once, its total.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import F, Sum
 from rest_framework.test import APIClient
 
-from orders.models import Order
+from orders.models import Charge, Order
 from processes.models import ElementInstance
+from processes.workers import WorkerPool
 from tests.orders import conftest as marketplace
 from tests.orders.factories import make_staff
 from tests.orders.test_api_orders import URL, payload
-from vendors.models import StockItem, VendorSubOrder
+from vendors.models import PayoutHold, StockItem, VendorSubOrder
 
 # The marketplace fixtures (vendors, products, the deployed order process, sandbox payments).
 clean_sandbox = marketplace.clean_sandbox
@@ -80,3 +83,19 @@ def test_200_concurrent_intakes_from_20_threads_all_succeed(deployed, market):
     )
     assert parts["subtotal"] + parts["shipping"] == totals
     assert VendorSubOrder.objects.count() == 2 * ORDERS
+
+    # Real handler threads take the burst on: every order charged exactly once, its total.
+    with WorkerPool(threads=4, interval=0.2):
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and (
+            Charge.objects.count() < ORDERS or PayoutHold.objects.count() < 2 * ORDERS
+        ):
+            time.sleep(0.5)
+    charges = Charge.objects.filter(status=Charge.S.CAPTURED)
+    assert charges.count() == ORDERS
+    assert charges.aggregate(total=Sum("amount_minor"))["total"] == totals
+    assert not Charge.objects.exclude(amount_minor=F("order__total_minor")).exists()
+    assert Order.objects.filter(status=Order.S.PAID).count() == ORDERS
+    # One hold per vendor part, of its payout.
+    assert PayoutHold.objects.count() == 2 * ORDERS
+    assert not PayoutHold.objects.exclude(amount_minor=F("sub_order__payout_minor")).exists()
