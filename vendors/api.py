@@ -19,7 +19,6 @@ from config.roles import VENDORS, has_role
 from core.history import actor_of
 
 from . import selectors, services
-from .models import Carrier
 
 
 class IsVendorUser(BasePermission):
@@ -146,7 +145,7 @@ class CarrierListApi(APIView):
 
     @extend_schema(responses=CarrierSerializer(many=True), tags=["vendor"])
     def get(self, request: Request) -> Response:
-        carriers = Carrier.objects.filter(is_active=True)
+        carriers = services.carriers_active()
         return Response(self.CarrierSerializer(carriers, many=True).data)
 
 

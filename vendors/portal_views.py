@@ -16,7 +16,7 @@ from core.errors import ApplicationError
 from core.history import actor_of
 
 from . import selectors, services
-from .models import Carrier, Product, SubOrderStatus
+from .models import Product, SubOrderStatus
 
 
 @require_GET
@@ -50,7 +50,7 @@ def sub_order_list(request: HttpRequest) -> HttpResponse:
 @role_required(VENDORS)
 def sub_order_detail(request: HttpRequest, number: str) -> HttpResponse:
     sub_order = selectors.sub_order_for_user(user=request.user, number=number)
-    carriers = Carrier.objects.filter(is_active=True)
+    carriers = services.carriers_active()
     return render(
         request, "vendors/portal_sub_order.html", {"sub_order": sub_order, "carriers": carriers}
     )

@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django_fsm import can_proceed
 
 from core import clock
@@ -178,18 +178,26 @@ def sub_order_reject(*, sub_order: VendorSubOrder, reason: str, actor: str = "")
     return sub_order
 
 
+# The carriers the code knows (seeded by the migration; staff edit the list in the admin).
+KNOWN_CARRIERS = (("dhl", "DHL"), ("dpd", "DPD"), ("ups", "UPS"))
+
+
+def carriers_active() -> QuerySet[Carrier]:
+    """The carriers vendors may ship with now (the known ones if the list was never seeded)."""
+    if not Carrier.objects.exists():  # a database without the seed migration's rows
+        for code, name in KNOWN_CARRIERS:
+            Carrier.objects.get_or_create(code=code, defaults={"name": name})
+    return Carrier.objects.filter(is_active=True)
+
+
 def carrier_resolve(carrier: str) -> Carrier:
     """The active carrier named ``carrier`` (its code or its name, any case); refused otherwise."""
     wanted = carrier.strip()
     if not wanted:
         raise ApplicationError("Name the carrier.", field="carrier")
-    found = (
-        Carrier.objects.filter(is_active=True)
-        .filter(Q(code__iexact=wanted) | Q(name__iexact=wanted))
-        .first()
-    )
+    found = carriers_active().filter(Q(code__iexact=wanted) | Q(name__iexact=wanted)).first()
     if found is None:
-        known = ", ".join(Carrier.objects.filter(is_active=True).values_list("code", flat=True))
+        known = ", ".join(carriers_active().values_list("code", flat=True))
         raise ApplicationError(
             f"Unknown carrier '{wanted[:80]}'. Ship with one of: {known or 'none configured'}.",
             field="carrier",

@@ -243,3 +243,13 @@ def test_a_rejected_sub_order_cannot_be_shipped_or_accepted(order, market):
             act()
         assert refused.value.code == "conflict"
     assert fresh(acme).status == S.REJECTED
+
+
+def test_a_database_without_the_seeded_carriers_offers_the_known_ones(order, market):
+    acme, _ = subs(order, market)
+    Carrier.objects.all().delete()  # a flushed database (transactional tests)
+
+    services.sub_order_ship(sub_order=acme, carrier="DHL", tracking_number="F1")
+
+    assert fresh(acme).carrier == "dhl"
+    assert set(services.carriers_active().values_list("code", flat=True)) == {"dhl", "dpd", "ups"}
