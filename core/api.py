@@ -19,6 +19,7 @@ STATUS_BY_CODE = {
     "out_of_stock": status.HTTP_400_BAD_REQUEST,
     "not_eligible": status.HTTP_400_BAD_REQUEST,
     "conflict": status.HTTP_409_CONFLICT,
+    "not_yet": status.HTTP_409_CONFLICT,
     "not_found": status.HTTP_404_NOT_FOUND,
     "permission": status.HTTP_403_FORBIDDEN,
     "four_eyes": status.HTTP_403_FORBIDDEN,

@@ -11,3 +11,12 @@ class ApplicationError(Exception):
         self.message = message
         self.field = field
         self.code = code
+
+
+class NotYet(ApplicationError):
+    """The action's precondition has not happened yet (a delivery before its shipment, a vendor
+    answer before the payment): it may succeed later. The webhook inbox keeps such an event and
+    acts on it again; an API answers 409."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, field=field, code="not_yet")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -23,6 +24,8 @@ class WebhookEvent(models.Model):
     event_id = models.CharField(max_length=200)
     event_type = models.CharField(max_length=60)
     payload = models.JSONField()
+    # Events with the same key (one shipment, one sub-order) are acted on in arrival order.
+    ordering_key = models.CharField(max_length=300, blank=True, default="")
     status = models.CharField(max_length=12, choices=S.choices, default=S.RECEIVED)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -36,7 +39,8 @@ class WebhookEvent(models.Model):
             models.UniqueConstraint(fields=["source", "event_id"], name="unique_webhook_event")
         ]
         indexes = [
-            models.Index(fields=["status", "received_at"], name="orders_webh_status_1395f1_idx")
+            models.Index(fields=["status", "received_at"], name="orders_webh_status_1395f1_idx"),
+            models.Index(fields=["ordering_key", "status"], name="webhook_event_ordering_idx"),
         ]
 
     def __str__(self) -> str:
@@ -55,3 +59,29 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} to {self.to}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a request sent with an ``Idempotency-Key`` header (``core.idempotency``).
+
+    Unique per endpoint, principal (who sent it) and key; written in the transaction that did the
+    work, so a committed answer always has its record and a rolled-back one never has.
+    """
+
+    endpoint = models.CharField(max_length=100)
+    principal = models.CharField(max_length=150)
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(default=0)
+    response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "principal", "key"], name="unique_idempotency_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.principal} {self.key}"

@@ -24,6 +24,13 @@ before: then the repeat acts again). Acting: an ``ApplicationError`` is a final 
 event processed with the refusal as ``last_error``), a missing object is a final 400 naming the
 field; any other error leaves the event FAILED and answers 202 ``stored, will retry``; the
 periodic ``retry_webhook_events`` acts on it again.
+
+Out of order: an event whose precondition has not arrived yet (``NotYet``: a delivery before
+its shipment) is kept FAILED and answered 202 ``waiting``; so is an event that arrives while an
+earlier event with the same ordering key (one shipment, one sub-order: the source's
+``ordering_key``) is still FAILED; it is acted on after that one. The sweep retries them in
+arrival order, and ``retry_waiting_events`` acts on them at once when their precondition
+arrives (the shipment was recorded). A repeat of a waiting event acts again.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .errors import ApplicationError
+from .errors import ApplicationError, NotYet
 from .models import WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -101,6 +108,8 @@ class WebhookSource:
     act: Callable[[WebhookEvent], object]
     # (field, message) answered with 400 when ``act`` raises ObjectDoesNotExist.
     not_found: Callable[[dict[str, Any]], tuple[str, str]]
+    # (source, payload) -> key of the events acted on in arrival order ("" for none).
+    ordering_key: Callable[[str, dict[str, Any]], str] = lambda _source, _payload: ""
 
 
 SOURCES: dict[str, WebhookSource] = {}
@@ -114,9 +123,15 @@ def register_source(
         "body",
         "Nothing matches this event.",
     ),
+    ordering_key: Callable[[str, dict[str, Any]], str] | None = None,
 ) -> WebhookSource:
     """Register (or replace) the handler of events whose source is ``"<kind>:<sender>"``."""
-    SOURCES[kind] = WebhookSource(kind=kind, act=act, not_found=not_found)
+    SOURCES[kind] = WebhookSource(
+        kind=kind,
+        act=act,
+        not_found=not_found,
+        ordering_key=ordering_key or (lambda _source, _payload: ""),
+    )
     return SOURCES[kind]
 
 
@@ -139,10 +154,16 @@ def webhook_event_store(*, source: str, event_id: str, event_type: str, payload:
     existing = WebhookEvent.objects.filter(source=source, event_id=event_id).first()
     if existing is not None:
         return Stored(existing, True)
+    kind = source.partition(":")[0]
+    ordering_key = SOURCES[kind].ordering_key(source, payload) if kind in SOURCES else ""
     try:
         with transaction.atomic():
             event = WebhookEvent.objects.create(
-                source=source, event_id=event_id, event_type=event_type, payload=payload
+                source=source,
+                event_id=event_id,
+                event_type=event_type,
+                payload=payload,
+                ordering_key=ordering_key[:300],
             )
     except IntegrityError:  # the same event arrived twice at once: the other one stored it
         return Stored(WebhookEvent.objects.get(source=source, event_id=event_id), True)
@@ -150,17 +171,50 @@ def webhook_event_store(*, source: str, event_id: str, event_type: str, payload:
 
 
 REFUSALS = (ApplicationError, ObjectDoesNotExist)
+# What ``webhook_event_process`` returns for an event kept FAILED until its precondition arrives.
+WAITING = "waiting"
+
+
+def _earlier_failed(event: WebhookEvent) -> WebhookEvent | None:
+    """An earlier event with the same ordering key still waiting to be acted on, if any."""
+    if not event.ordering_key:
+        return None
+    return (
+        WebhookEvent.objects.filter(
+            ordering_key=event.ordering_key,
+            status=WebhookEvent.S.FAILED,
+            attempts__lt=MAX_ATTEMPTS,
+            pk__lt=event.pk,
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def _keep_waiting(event: WebhookEvent, reason: str) -> str:
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        status=WebhookEvent.S.FAILED, last_error=reason[:2000]
+    )
+    return WAITING
 
 
 def webhook_event_process(*, event: WebhookEvent) -> str:
-    """Act on a stored event once; returns its new status.
+    """Act on a stored event once; returns its new status (or ``WAITING``).
 
     A refusal (``ApplicationError``, or the object the event names does not exist) is final: the
     event is marked processed with the refusal as its error, and the refusal is raised again.
+    A precondition that has not arrived (``NotYet``), or an earlier event of the same ordering
+    key still FAILED, keeps the event FAILED (``WAITING``) for a later attempt.
     """
+    earlier = _earlier_failed(event)
+    if earlier is not None:
+        # Not an attempt of its own: it waits for the earlier one, which is retried first.
+        return _keep_waiting(event, f"Waits for the earlier event {earlier.event_id}.")
     WebhookEvent.objects.filter(pk=event.pk).update(attempts=F("attempts") + 1)
     try:
         _source_of(event).act(event)
+    except NotYet as not_yet:
+        return _keep_waiting(event, f"Waiting: {not_yet.message}")
     except REFUSALS as refusal:
         # Retrying cannot change a business rule's answer: record it and stop.
         message = getattr(refusal, "message", None) or str(refusal)
@@ -186,16 +240,41 @@ def retry_webhook_events(*, older_than_seconds: int = 30, limit: int = 200) -> d
     pending = WebhookEvent.objects.filter(
         Q(status=WebhookEvent.S.FAILED) | Q(status=WebhookEvent.S.RECEIVED, received_at__lt=stale),
         attempts__lt=MAX_ATTEMPTS,
-    ).order_by("received_at")[:limit]
-    counts = {"processed": 0, "failed": 0, "refused": 0}
-    for event in pending:
+    ).order_by("received_at", "pk")[:limit]
+    return _process_all(list(pending))
+
+
+def _process_all(events: list[WebhookEvent]) -> dict[str, int]:
+    counts = {"processed": 0, "failed": 0, "refused": 0, "waiting": 0}
+    for event in events:
         try:
             outcome = webhook_event_process(event=event)
         except REFUSALS:
             counts["refused"] += 1
             continue
-        counts["processed" if outcome == WebhookEvent.S.PROCESSED else "failed"] += 1
+        if outcome == WAITING:
+            counts["waiting"] += 1
+        else:
+            counts["processed" if outcome == WebhookEvent.S.PROCESSED else "failed"] += 1
     return counts
+
+
+def retry_waiting_events(*, ordering_key: str) -> dict[str, int]:
+    """Act now on the FAILED events of ``ordering_key``, in arrival order (their precondition
+    just arrived); attempts used up by the sweep do not stop them."""
+    waiting = WebhookEvent.objects.filter(
+        ordering_key=ordering_key, status=WebhookEvent.S.FAILED
+    ).order_by("received_at", "pk")
+    events = list(waiting)
+    if events:
+        WebhookEvent.objects.filter(pk__in=[e.pk for e in events]).update(attempts=0)
+    return _process_all(events)
+
+
+def retry_waiting_events_on_commit(*, ordering_key: str) -> None:
+    """``retry_waiting_events`` once the surrounding transaction commits (a failure is logged:
+    the sweep retries the events anyway)."""
+    transaction.on_commit(lambda: retry_waiting_events(ordering_key=ordering_key), robust=True)
 
 
 # ------------------------------------------------------------------------------ the view side
@@ -207,7 +286,11 @@ class WebhookAnswerSerializer(serializers.Serializer):
 
 RESPONSES = {
     200: WebhookAnswerSerializer,
-    202: OpenApiResponse(WebhookAnswerSerializer, "Stored; acting on it failed and is retried."),
+    202: OpenApiResponse(
+        WebhookAnswerSerializer,
+        "Stored; acting on it failed, or it waits for an earlier event or its precondition, "
+        "and is retried.",
+    ),
     400: OpenApiResponse(description="Malformed body; the response names the field."),
     401: OpenApiResponse(description="Missing, wrong or expired signature."),
     404: OpenApiResponse(description="Unknown sender."),
@@ -250,6 +333,12 @@ def receive(request: Request, *, source: str, secret: str, serializer_class: typ
         return Response(
             {"status": "refused", "event_id": data["id"], "detail": refusal.message},
             status=status.HTTP_409_CONFLICT,
+        )
+    if outcome == WAITING:
+        waiting = WebhookEvent.objects.get(pk=stored.event.pk)
+        return Response(
+            {"status": "waiting", "event_id": data["id"], "detail": waiting.last_error},
+            status=status.HTTP_202_ACCEPTED,
         )
     if outcome == WebhookEvent.S.FAILED:
         return Response(

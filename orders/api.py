@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from django.db import DatabaseError
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.roles import is_staff_user
+from core.idempotency import IDEMPOTENCY_HEADER, idempotent
 
 from . import services
 from .models import Order
@@ -91,15 +92,29 @@ class OrderCreateApi(APIView):
 
     @extend_schema(
         request=OrderInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Repeat a request safely: the same key and body answer as the first "
+                "time (nothing is placed or charged again); another body is 409.",
+            )
+        ],
         responses={
             201: OrderOutputSerializer,
             400: OpenApiResponse(description="Invalid input; the response names the field."),
             403: OpenApiResponse(description="Not staff or an API user."),
+            409: OpenApiResponse(description="The Idempotency-Key was used for another body."),
             503: OpenApiResponse(description="The process engine could not start the order."),
         },
         tags=["orders"],
     )
     def post(self, request: Request) -> Response:
+        return idempotent(request, endpoint="orders.create", act=lambda: self._place(request))
+
+    def _place(self, request: Request) -> Response:
         serializer = self.OrderInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -18,6 +18,7 @@ class OrdersConfig(AppConfig):
         from . import payments
         from .history import sub_order_history_write
         from .models import Order
+        from .services import order_check_open
 
         # vendors never imports orders: this is the order side its services reach.
         hooks.install(
@@ -27,6 +28,7 @@ class OrdersConfig(AppConfig):
                     pk=order_id, status=Order.S.PAID
                 ).exists(),
                 payment_provider=lambda: payments.get_provider(),
+                check_open=order_check_open,
             )
         )
 

@@ -18,13 +18,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, NotYet
 from core.history import actor_of
 from core.messages import publish_once
 from core.money import allocate, split_commission
 from core.notifications import notify_customer
 from processes import port
 from vendors.models import Product, StockItem, Vendor, VendorSubOrder
+from vendors.services import sub_orders_end_with_order
 
 from .history import order_history_write
 from .models import Charge, Customer, Order, OrderEvent, OrderHistory, OrderLine, Refund
@@ -246,8 +247,27 @@ def order_place(**kwargs: Any) -> Order:
     """Create an order (see ``order_create``) and start its process, all or nothing."""
     order = order_create(**kwargs)
     order_process_start(order=order)
-    order.refresh_from_db()
-    return order
+    # A fresh read, not refresh_from_db: django-fsm lifts the protection of the status field
+    # for a refresh on the field itself, shared by every thread (another thread's refresh then
+    # fails with "Direct status modification is not allowed").
+    return Order.objects.get(pk=order.pk)
+
+
+def order_check_open(order_id: int) -> None:
+    """Vendors and carriers act only on a paid order: before payment their action waits
+    (``NotYet``), after the order ended (declined, cancelled, completed) it is refused."""
+    row = Order.objects.filter(pk=order_id).values("number", "status").first()
+    if row is None:
+        raise ApplicationError("No such order.", code="not_found")
+    if row["status"] == Order.S.PAID:
+        return
+    if row["status"] == Order.S.RECEIVED:
+        raise NotYet(f"Order {row['number']} is not paid yet.")
+    label = Order.S(row["status"]).label.lower()
+    raise ApplicationError(
+        f"Order {row['number']} is {label}: its vendors can no longer act on it.",
+        code="conflict",
+    )
 
 
 # ------------------------------------------------------------------------------------ payment
@@ -293,6 +313,7 @@ def payment_capture(*, order_id: int, idempotency_key: str) -> Charge:
             to_status=order.status,
             detail={"decline_code": declined.code},
         )
+        sub_orders_end_with_order(order_id=order.pk, reason="Payment declined.")
         return charge
     charge = Charge.objects.create(
         order=order,
@@ -413,6 +434,8 @@ def order_mark_cancelled(*, order_id: int, reason: str = "") -> Order:
         to_status=order.status,
         detail={"reason": reason},
     )
+    # Parts no vendor was asked for end now; the process recalls the others from their vendors.
+    sub_orders_end_with_order(order_id=order.pk, reason=reason or "Order cancelled.")
     return order
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from core import clock
 from core.errors import ApplicationError
 from core.webhooks import SIGNATURE_HEADER, retry_webhook_events, sign
 from vendors.models import Product, SubOrderStatus, Vendor, VendorSubOrder
@@ -156,7 +157,7 @@ class Simulator:
             if sub_order.status == SubOrderStatus.REQUESTED:
                 fate = self._fate(sub_order)
                 if fate == "late":
-                    due = sub_order.sla_due_at and timezone.now() >= sub_order.sla_due_at
+                    due = sub_order.sla_due_at and clock.now() >= sub_order.sla_due_at
                     if not due:
                         continue
                 elif not self._due(

@@ -31,6 +31,7 @@ urlpatterns = [
         name="api-vendor-sub-order-ship",
     ),
     path("vendor/payouts", vendor_api.PayoutsApi.as_view(), name="api-vendor-payouts"),
+    path("vendor/carriers", vendor_api.CarrierListApi.as_view(), name="api-vendor-carriers"),
     path(
         "webhooks/vendors/<slug:handle>/",
         webhooks.VendorWebhookApi.as_view(),

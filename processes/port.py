@@ -345,6 +345,12 @@ def resolve_incident(
     adapter_module().resolve_incident(incident_key, retries=retries, variables=variables, user=user)
 
 
+def now() -> dt.datetime:
+    """The engine's time: what its timers run on (pinned by ``PUT /v2/clock`` in tests and
+    demos). Business rules read it through ``core.clock``."""
+    return adapter_module().now()
+
+
 # Composable queries (a subquery of instance keys on the embedded engine, a list elsewhere)
 def instances_waiting_at(element_id: str, process_id: str = "") -> Any:
     """Keys of instances with an active element instance of ``element_id``."""

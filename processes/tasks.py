@@ -49,13 +49,21 @@ def run_job(job_key: int) -> str | None:
 
 
 def enqueue_jobs(job_keys: dict[int, str]) -> int:
-    """Enqueue ``run_job`` for each job whose type has a registered handler."""
+    """Enqueue ``run_job`` for each job whose type has a registered handler.
+
+    A broker that cannot be reached stops the batch with a logged error, never an exception:
+    this runs after commit, and the jobs stay activatable, so ``due_jobs`` offers them again.
+    """
     sent = 0
     options = _queue_options()
     for job_key, job_type in job_keys.items():
         if jobs.spec_for(job_type) is None:
             continue
-        run_job.apply_async((job_key,), **options)
+        try:
+            run_job.apply_async((job_key,), **options)
+        except Exception:
+            logger.exception("Could not enqueue job %s; the sweep offers it again", job_key)
+            break
         sent += 1
     return sent
 

@@ -1,9 +1,9 @@
 """Return intake API: ``POST /api/returns`` (customers for their own orders, or staff for them)
 and ``GET /api/returns/<number>``.
 
-Idempotent: the ``Idempotency-Key`` header or the body's ``client_reference`` names the request;
-repeating it answers with the return created the first time (200 instead of 201), reusing it for
-a different request is a 409.
+Idempotent: a repeat with the same ``Idempotency-Key`` header and body gets the first answer again
+(``core.idempotency``; another body is 409); the body's ``client_reference`` (or a key whose stored
+answer is gone) answers with the return created the first time (200 instead of 201).
 """
 
 from __future__ import annotations
@@ -21,14 +21,13 @@ from rest_framework.views import APIView
 
 from config.roles import MANAGERS, SUPPORT, has_role
 from core.errors import ApplicationError
+from core.idempotency import IDEMPOTENCY_HEADER, idempotent
 from orders.models import Customer, Order
 
 from . import services
 from .models import RefundMethod, ReturnReason, ReturnRequest
 
 logger = logging.getLogger(__name__)
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def _customer_of(user: Any) -> Customer | None:
@@ -141,7 +140,9 @@ class ReturnCreateApi(APIView):
         ],
         responses={
             201: ReturnOutputSerializer,
-            200: OpenApiResponse(ReturnOutputSerializer, "A repeated request (same key)."),
+            200: OpenApiResponse(
+                ReturnOutputSerializer, "A repeated request (same client reference)."
+            ),
             400: OpenApiResponse(description="Invalid input; the response names the field."),
             403: OpenApiResponse(description="Not a customer, support or a manager."),
             409: OpenApiResponse(description="The key was used for a different request."),
@@ -150,6 +151,9 @@ class ReturnCreateApi(APIView):
         tags=["returns"],
     )
     def post(self, request: Request) -> Response:
+        return idempotent(request, endpoint="returns.create", act=lambda: self._create(request))
+
+    def _create(self, request: Request) -> Response:
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
         if len(key) > 200:
             return Response(

@@ -28,6 +28,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from config.roles import MANAGERS, has_role
+from core import clock
 from core.errors import ApplicationError
 from core.history import actor_of, history_write
 from core.messages import publish_once
@@ -221,8 +222,8 @@ def return_request_create(
         if item.quantity < 1:
             raise ApplicationError("Quantities must be at least 1.", field="lines")
         wanted.append((line, item.quantity))
-    policy = policy_in_force()
-    now = timezone.now()
+    now = clock.now()
+    policy = policy_in_force(at=now)
     problems = eligibility_problems(order=order, lines=wanted, policy=policy, at=now)
     if problems:
         field, message = problems[0]
@@ -242,6 +243,9 @@ def return_request_create(
         request_fingerprint=fingerprint,
         policy=policy,
     )
+    # The request's time is business time: the process re-checks the window at that instant.
+    ReturnRequest.objects.filter(pk=return_request.pk).update(created_at=now)
+    return_request.created_at = now
     ReturnLine.objects.bulk_create(
         ReturnLine(
             return_request=return_request,
@@ -330,7 +334,7 @@ def _reject(return_request: ReturnRequest, *, reason: str, actor: str) -> None:
     from_status = return_request.status
     return_request.reject()
     return_request.rejection_reason = reason[:500]
-    return_request.closed_at = timezone.now()
+    return_request.closed_at = clock.now()
     return_request.save()
     _record(return_request, ReturnEvent.REJECTED, from_status, actor, reason=reason)
 
@@ -439,7 +443,7 @@ def return_item_receive(*, return_request: ReturnRequest, actor: str = "") -> Re
             code="conflict",
         )
     return_request.receive()
-    return_request.item_received_at = timezone.now()
+    return_request.item_received_at = clock.now()
     return_request.save()
     _record(return_request, ReturnEvent.ITEM_RECEIVED, S.AWAITING_ITEM, actor)
     publish_once(
@@ -457,7 +461,7 @@ def return_expire(*, return_id: int) -> ReturnRequest:
     return_request = _locked(return_id)
     if return_request.status == S.AWAITING_ITEM:
         return_request.expire()
-        return_request.closed_at = timezone.now()
+        return_request.closed_at = clock.now()
         return_request.save()
         _record(return_request, ReturnEvent.EXPIRED, S.AWAITING_ITEM)
     return return_request
@@ -558,7 +562,7 @@ def refund_prepare(*, return_id: int) -> ReturnRefund:
     )
     if not needs_approval:
         refund.approve()
-        refund.decided_at = timezone.now()
+        refund.decided_at = clock.now()
         refund.decision_note = "Below the approval threshold"
         refund.save()
     _record(
@@ -599,7 +603,7 @@ def refund_decide(*, return_id: int, approver: str, approve: bool, note: str = "
     user = _user(approver)
     refund_approval_check(refund=refund, user=user)
     refund.approved_by = user
-    refund.decided_at = timezone.now()
+    refund.decided_at = clock.now()
     refund.decision_note = note[:500]
     if approve:
         refund.approve()
@@ -649,7 +653,7 @@ def refund_issue(*, return_id: int) -> ReturnRefund:
     else:
         refund.order_refund = _charge_refund(return_request=return_request, refund=refund)
     refund.issue()
-    refund.issued_at = timezone.now()
+    refund.issued_at = clock.now()
     refund.save()
     from_status = return_request.status
     return_request.mark_refunded()
@@ -761,7 +765,7 @@ def return_restock(*, return_id: int) -> ReturnRequest:
             quantities[line.order_line.product_id] += line.quantity
         restocked = vendor_stock.stock_restock(quantities=dict(quantities))
     return_request.complete()
-    return_request.closed_at = timezone.now()
+    return_request.closed_at = clock.now()
     return_request.save()
     _record(return_request, ReturnEvent.COMPLETED, S.REFUNDED, restocked=restocked)
     return return_request

@@ -116,7 +116,9 @@ class SubOrderShipApi(APIView):
     permission_classes = [IsVendorUser]
 
     class SubOrderShipInputSerializer(serializers.Serializer):
-        carrier = serializers.CharField(max_length=80)
+        carrier = serializers.CharField(
+            max_length=80, help_text="A carrier code from GET /api/vendor/carriers."
+        )
         tracking_number = serializers.CharField(max_length=120)
 
     @extend_schema(
@@ -130,6 +132,21 @@ class SubOrderShipApi(APIView):
             sub_order=sub_order, actor=actor_of(request.user), **serializer.validated_data
         )
         return Response(VendorSubOrderSerializer(sub_order).data)
+
+
+class CarrierListApi(APIView):
+    """The carriers a vendor may ship with (staff keep the list)."""
+
+    permission_classes = [IsVendorUser]
+
+    class CarrierSerializer(serializers.Serializer):
+        code = serializers.CharField()
+        name = serializers.CharField()
+
+    @extend_schema(responses=CarrierSerializer(many=True), tags=["vendor"])
+    def get(self, request: Request) -> Response:
+        carriers = services.carriers_active()
+        return Response(self.CarrierSerializer(carriers, many=True).data)
 
 
 class PayoutsApi(APIView):

@@ -38,6 +38,9 @@ class OrderSide:
     # The payment provider that transfers payouts and reverses them (``transfer``,
     # ``reverse_transfer``, as in ``orders.payments.base.PaymentProvider``).
     payment_provider: Callable[[], Any]
+    # Raises unless the order (by id) lets its vendors and carriers act: ``NotYet`` while it
+    # is not paid yet, ``ApplicationError`` once it ended (declined, cancelled, completed).
+    check_open: Callable[[int], None]
 
 
 _installed: OrderSide | None = None

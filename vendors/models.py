@@ -102,6 +102,21 @@ class StockItem(models.Model):
         return self.on_hand - self.reserved
 
 
+class Carrier(models.Model):
+    """A carrier vendors may ship with; staff keep the list (admin). ``code`` is the carrier's
+    name in its webhook URL (``/api/webhooks/carriers/<code>/``) and on shipments."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class SubOrderStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     REQUESTED = "requested", "Waiting for vendor"
@@ -128,7 +143,7 @@ class VendorSubOrder(ConcurrentTransitionMixin, models.Model):
     commission_rate_bp = models.PositiveIntegerField()
     commission_minor = models.BigIntegerField()
     payout_minor = models.BigIntegerField()
-    carrier = models.CharField(max_length=80, blank=True)
+    carrier = models.CharField(max_length=80, blank=True, help_text="A ``Carrier.code``.")
     tracking_number = models.CharField(max_length=120, blank=True)
     reason = models.CharField(max_length=500, blank=True)
     sla_due_at = models.DateTimeField(null=True, blank=True)
@@ -144,7 +159,13 @@ class VendorSubOrder(ConcurrentTransitionMixin, models.Model):
     class Meta:
         ordering = ["order_id", "vendor__name"]
         constraints = [
-            models.UniqueConstraint(fields=["order", "vendor"], name="one_sub_order_per_vendor")
+            models.UniqueConstraint(fields=["order", "vendor"], name="one_sub_order_per_vendor"),
+            # One shipment per carrier and tracking number: a carrier event names one sub-order.
+            models.UniqueConstraint(
+                fields=["carrier", "tracking_number"],
+                condition=~models.Q(tracking_number=""),
+                name="one_shipment_per_tracking_number",
+            ),
         ]
         indexes = [models.Index(fields=["vendor", "status"])]
 

@@ -50,7 +50,10 @@ def sub_order_list(request: HttpRequest) -> HttpResponse:
 @role_required(VENDORS)
 def sub_order_detail(request: HttpRequest, number: str) -> HttpResponse:
     sub_order = selectors.sub_order_for_user(user=request.user, number=number)
-    return render(request, "vendors/portal_sub_order.html", {"sub_order": sub_order})
+    carriers = services.carriers_active()
+    return render(
+        request, "vendors/portal_sub_order.html", {"sub_order": sub_order, "carriers": carriers}
+    )
 
 
 def _act(request: HttpRequest, number: str, action: str) -> HttpResponse:

@@ -17,14 +17,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from django.db import transaction
-from django.utils import timezone
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django_fsm import can_proceed
 
-from core.errors import ApplicationError
+from core import clock
+from core.errors import ApplicationError, NotYet
 from core.messages import publish_once
+from core.webhooks import retry_waiting_events_on_commit
 
 from .hooks import order_side
-from .models import Payout, PayoutHold, SubOrderEvent, VendorSubOrder
+from .models import Carrier, Payout, PayoutHold, SubOrderEvent, VendorSubOrder
 from .stock import stock_consume
 
 logger = logging.getLogger(__name__)
@@ -108,7 +111,7 @@ def _mark_requested(*, sub_order_id: int, idempotency_key: str) -> VendorSubOrde
     sub_order = _locked(sub_order_id)
     if sub_order.requested_at is not None:
         return sub_order
-    now = timezone.now()
+    now = clock.now()
     sub_order.requested_at = now
     sub_order.sla_due_at = now + dt.timedelta(hours=sub_order.vendor.sla_hours)
     from_status = sub_order.status
@@ -127,20 +130,33 @@ def _mark_requested(*, sub_order_id: int, idempotency_key: str) -> VendorSubOrde
     return sub_order
 
 
+def shipment_key(carrier: str, tracking_number: str) -> str:
+    """The webhook inbox's ordering key of a shipment's carrier events."""
+    return f"shipment:{carrier.lower()}:{tracking_number}"
+
+
+def _refuse_move(sub_order: VendorSubOrder, action: str) -> ApplicationError:
+    return ApplicationError(
+        f"Sub-order {sub_order.number} is {sub_order.get_status_display().lower()}: "
+        f"it cannot be {action}.",
+        code="conflict",
+    )
+
+
 @transaction.atomic
 def sub_order_accept(*, sub_order: VendorSubOrder, actor: str = "") -> VendorSubOrder:
     """The vendor accepted. Repeated or late (after shipping) acceptances change nothing."""
     sub_order = _locked(sub_order)
-    if sub_order.status in (S.REJECTED, S.FAILED, S.CANCELLED):
-        raise ApplicationError(
-            f"Sub-order {sub_order.number} is {sub_order.status}.", code="conflict"
-        )
-    if sub_order.status in (S.PENDING, S.REQUESTED):
-        from_status = sub_order.status
-        sub_order.accept()
-        sub_order.accepted_at = timezone.now()
-        sub_order.save()
-        _record(sub_order, SubOrderEvent.VENDOR_ACCEPTED, from_status, actor)
+    if sub_order.status in (S.ACCEPTED, S.SHIPPED, S.DELIVERED, S.COMPLETED):
+        return sub_order
+    if not can_proceed(sub_order.accept):
+        raise _refuse_move(sub_order, "accepted")
+    order_side().check_open(sub_order.order_id)
+    from_status = sub_order.status
+    sub_order.accept()
+    sub_order.accepted_at = clock.now()
+    sub_order.save()
+    _record(sub_order, SubOrderEvent.VENDOR_ACCEPTED, from_status, actor)
     _publish(VENDOR_ANSWER, sub_order, {"vendorAnswer": "accepted", "vendorReason": ""})
     return sub_order
 
@@ -153,11 +169,9 @@ def sub_order_reject(*, sub_order: VendorSubOrder, reason: str, actor: str = "")
     sub_order = _locked(sub_order)
     if sub_order.status == S.REJECTED:
         return sub_order
-    if sub_order.status not in (S.PENDING, S.REQUESTED, S.ACCEPTED):
-        raise ApplicationError(
-            f"Sub-order {sub_order.number} is {sub_order.status}: it can no longer be rejected.",
-            code="conflict",
-        )
+    if not can_proceed(sub_order.reject):
+        raise _refuse_move(sub_order, "rejected")
+    order_side().check_open(sub_order.order_id)
     was_accepted = sub_order.status == S.ACCEPTED
     from_status = sub_order.status
     sub_order.reject()
@@ -173,40 +187,128 @@ def sub_order_reject(*, sub_order: VendorSubOrder, reason: str, actor: str = "")
     return sub_order
 
 
+# The carriers the code knows (seeded by the migration; staff edit the list in the admin).
+KNOWN_CARRIERS = (("dhl", "DHL"), ("dpd", "DPD"), ("ups", "UPS"))
+
+
+def carriers_active() -> QuerySet[Carrier]:
+    """The carriers vendors may ship with now (the known ones if the list was never seeded)."""
+    if not Carrier.objects.exists():  # a database without the seed migration's rows
+        for code, name in KNOWN_CARRIERS:
+            Carrier.objects.get_or_create(code=code, defaults={"name": name})
+    return Carrier.objects.filter(is_active=True)
+
+
+def carrier_register(*, code: str, name: str) -> Carrier:
+    """Put a carrier that the platform itself books (the international carrier adapter in use)
+    on the list; one that staff switched off stays off, so its shipments are refused visibly."""
+    carrier, _ = Carrier.objects.get_or_create(code=code.lower(), defaults={"name": name})
+    return carrier
+
+
+def carrier_resolve(carrier: str) -> Carrier:
+    """The active carrier named ``carrier`` (its code or its name, any case); refused otherwise."""
+    wanted = carrier.strip()
+    if not wanted:
+        raise ApplicationError("Name the carrier.", field="carrier")
+    found = carriers_active().filter(Q(code__iexact=wanted) | Q(name__iexact=wanted)).first()
+    if found is None:
+        known = ", ".join(carriers_active().values_list("code", flat=True))
+        raise ApplicationError(
+            f"Unknown carrier '{wanted[:80]}'. Ship with one of: {known or 'none configured'}.",
+            field="carrier",
+        )
+    return found
+
+
+def _tracking_taken(sub_order: VendorSubOrder, carrier: str, tracking_number: str) -> None:
+    taken = (
+        VendorSubOrder.objects.filter(carrier=carrier, tracking_number=tracking_number)
+        .exclude(pk=sub_order.pk)
+        .exists()
+    )
+    if taken:
+        raise ApplicationError(
+            f"Tracking number {tracking_number} of {carrier} belongs to another shipment.",
+            field="tracking_number",
+            code="conflict",
+        )
+
+
+def _save_shipment(sub_order: VendorSubOrder) -> None:
+    try:
+        with transaction.atomic():
+            sub_order.save()
+    except IntegrityError as error:  # a concurrent shipment took the pair first
+        raise ApplicationError(
+            f"Tracking number {sub_order.tracking_number} of {sub_order.carrier} belongs to "
+            "another shipment.",
+            field="tracking_number",
+            code="conflict",
+        ) from error
+
+
 @transaction.atomic
 def sub_order_ship(
     *, sub_order: VendorSubOrder, carrier: str, tracking_number: str, actor: str = ""
 ) -> VendorSubOrder:
-    """The vendor shipped; a shipment without an explicit acceptance accepts too."""
-    if not carrier.strip():
-        raise ApplicationError("Name the carrier.", field="carrier")
-    if not tracking_number.strip():
+    """The vendor shipped; a shipment without an explicit acceptance accepts too.
+
+    The carrier must be on the staff's list (``Carrier``) and the (carrier, tracking number) pair
+    must be free. Shipping again with the same pair changes nothing; with another pair it
+    updates the shipment while it is on its way, and is refused once it was delivered.
+    """
+    carrier_code = carrier_resolve(carrier).code
+    tracking_number = tracking_number.strip()[:120]
+    if not tracking_number:
         raise ApplicationError("Give the tracking number.", field="tracking_number")
     sub_order = _locked(sub_order)
-    if sub_order.status in (S.SHIPPED, S.DELIVERED, S.COMPLETED):
+    same = (sub_order.carrier, sub_order.tracking_number) == (carrier_code, tracking_number)
+    if sub_order.status in (S.SHIPPED, S.DELIVERED, S.COMPLETED) and same:
         return sub_order
-    if sub_order.status not in (S.PENDING, S.REQUESTED, S.ACCEPTED):
+    if sub_order.status in (S.DELIVERED, S.COMPLETED):
         raise ApplicationError(
-            f"Sub-order {sub_order.number} is {sub_order.status}.", code="conflict"
+            f"Sub-order {sub_order.number} was delivered with {sub_order.carrier} "
+            f"{sub_order.tracking_number}: its shipment can no longer change.",
+            code="conflict",
         )
+    order_side().check_open(sub_order.order_id)
     for guard in SHIPMENT_GUARDS:
         guard(sub_order, actor)
+    _tracking_taken(sub_order, carrier_code, tracking_number)
+    if sub_order.status == S.SHIPPED:
+        before = {"carrier": sub_order.carrier, "tracking": sub_order.tracking_number}
+        sub_order.carrier, sub_order.tracking_number = carrier_code, tracking_number
+        _save_shipment(sub_order)
+        _record(
+            sub_order,
+            SubOrderEvent.VENDOR_SHIPPED,
+            S.SHIPPED,
+            actor,
+            carrier=carrier_code,
+            tracking=tracking_number,
+            updated_from=before,
+        )
+        retry_waiting_events_on_commit(ordering_key=shipment_key(carrier_code, tracking_number))
+        return sub_order
+    if not (can_proceed(sub_order.ship) or can_proceed(sub_order.accept)):
+        raise _refuse_move(sub_order, "shipped")
     from_status = sub_order.status
     if sub_order.status == S.PENDING:
         sub_order.accept()
     if sub_order.accepted_at is None:
-        sub_order.accepted_at = timezone.now()
+        sub_order.accepted_at = clock.now()
     sub_order.ship()
-    sub_order.carrier = carrier.strip()[:80]
-    sub_order.tracking_number = tracking_number.strip()[:120]
-    sub_order.shipped_at = timezone.now()
-    sub_order.save()
+    sub_order.carrier = carrier_code
+    sub_order.tracking_number = tracking_number
+    sub_order.shipped_at = clock.now()
+    _save_shipment(sub_order)
     _record(
         sub_order,
         SubOrderEvent.VENDOR_SHIPPED,
         from_status,
         actor,
-        carrier=carrier,
+        carrier=carrier_code,
         tracking=tracking_number,
     )
     _publish(VENDOR_ANSWER, sub_order, {"vendorAnswer": "accepted", "vendorReason": ""})
@@ -215,6 +317,8 @@ def sub_order_ship(
         sub_order,
         {"carrier": sub_order.carrier, "trackingNumber": sub_order.tracking_number},
     )
+    # Carrier events that came before the shipment was known are acted on now.
+    retry_waiting_events_on_commit(ordering_key=shipment_key(carrier_code, tracking_number))
     return sub_order
 
 
@@ -224,19 +328,35 @@ def sub_order_deliver(*, sub_order: VendorSubOrder, actor: str = "") -> VendorSu
     sub_order = _locked(sub_order)
     if sub_order.status in (S.DELIVERED, S.COMPLETED):
         return sub_order
-    if sub_order.status != S.SHIPPED:
-        raise ApplicationError(
-            f"Sub-order {sub_order.number} is {sub_order.status}: it was not shipped.",
-            code="conflict",
-        )
+    if sub_order.status in (S.PENDING, S.REQUESTED, S.ACCEPTED):
+        raise NotYet(f"Sub-order {sub_order.number} is not shipped yet.")
+    if not can_proceed(sub_order.deliver):
+        raise _refuse_move(sub_order, "delivered")
+    order_side().check_open(sub_order.order_id)
     from_status = sub_order.status
     sub_order.deliver()
-    sub_order.delivered_at = timezone.now()
+    sub_order.delivered_at = clock.now()
     sub_order.save()
     stock_consume(sub_order=sub_order)
     _record(sub_order, SubOrderEvent.PACKAGE_DELIVERED, from_status, actor)
     _publish(PACKAGE_DELIVERED, sub_order, {})
     return sub_order
+
+
+@transaction.atomic
+def sub_orders_end_with_order(*, order_id: int, reason: str) -> int:
+    """The order ended (payment declined, cancelled): its parts that no vendor was asked to
+    fulfil yet end with it (the others are recalled by the order's process). How many ended."""
+    ended = 0
+    pending = VendorSubOrder.objects.select_for_update().filter(order_id=order_id, status=S.PENDING)
+    for sub_order in pending.order_by("pk"):
+        from_status = sub_order.status
+        sub_order.cancel()
+        sub_order.reason = reason[:500]
+        sub_order.save()
+        _record(sub_order, SubOrderEvent.SUB_ORDER_CANCELLED, from_status, "", reason=reason)
+        ended += 1
+    return ended
 
 
 def sub_order_cancel_shipment(*, sub_order_id: int, idempotency_key: str) -> VendorSubOrder:
@@ -299,7 +419,7 @@ def payout_hold_release(*, sub_order_id: int) -> PayoutHold:
     if sub_order.status != S.DELIVERED:
         raise ApplicationError(f"Sub-order {sub_order.number} is not delivered.", code="conflict")
     hold.release()
-    hold.settled_at = timezone.now()
+    hold.settled_at = clock.now()
     hold.save()
     _record(sub_order, SubOrderEvent.PAYOUT_HOLD_RELEASED, "", "", amount_minor=hold.amount_minor)
     return hold
@@ -313,7 +433,7 @@ def payout_hold_cancel(*, sub_order_id: int) -> PayoutHold | None:
     if hold is None or hold.status != PayoutHold.S.HELD:
         return hold
     hold.cancel()
-    hold.settled_at = timezone.now()
+    hold.settled_at = clock.now()
     hold.save()
     _record(sub_order, SubOrderEvent.PAYOUT_HOLD_CANCELLED, "", "", amount_minor=hold.amount_minor)
     return hold

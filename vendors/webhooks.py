@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import NotYet
 from core.models import WebhookEvent
 from core.webhooks import RESPONSES, receive, register_source, setting_secret
 
@@ -95,9 +96,16 @@ def act_on_vendor_event(event: WebhookEvent) -> None:
 def act_on_carrier_event(event: WebhookEvent) -> None:
     sender = event.source.partition(":")[2]
     payload = event.payload
-    sub_order = VendorSubOrder.objects.select_related("order").get(
-        carrier__iexact=sender, tracking_number=payload["tracking_number"]
+    tracking_number = str(payload["tracking_number"]).strip()
+    # (carrier, tracking number) is unique: at most one shipment.
+    sub_order = (
+        VendorSubOrder.objects.select_related("order")
+        .filter(carrier=sender.lower(), tracking_number=tracking_number)
+        .first()
     )
+    if sub_order is None:
+        # The vendor's "shipped" may still be on its way: keep the event until it is.
+        raise NotYet(f"No shipment with {sender} tracking number {tracking_number} yet.")
     actor = f"carrier:{sender}"
     if event.event_type == "delivered":
         services.sub_order_deliver(sub_order=sub_order, actor=actor)
@@ -116,9 +124,29 @@ def _not_found(payload: dict[str, Any]) -> tuple[str, str]:
     return field, "No such shipment or sub-order for this sender."
 
 
+def _vendor_ordering_key(_source: str, payload: dict[str, Any]) -> str:
+    return f"suborder:{payload.get('sub_order', '')}"
+
+
+def _carrier_ordering_key(source: str, payload: dict[str, Any]) -> str:
+    return services.shipment_key(
+        source.partition(":")[2], str(payload.get("tracking_number", "")).strip()
+    )
+
+
 def register_webhook_sources() -> None:
-    register_source("vendor", act=act_on_vendor_event, not_found=_not_found)
-    register_source("carrier", act=act_on_carrier_event, not_found=_not_found)
+    register_source(
+        "vendor",
+        act=act_on_vendor_event,
+        not_found=_not_found,
+        ordering_key=_vendor_ordering_key,
+    )
+    register_source(
+        "carrier",
+        act=act_on_carrier_event,
+        not_found=_not_found,
+        ordering_key=_carrier_ordering_key,
+    )
 
 
 # ------------------------------------------------------------------------------ views

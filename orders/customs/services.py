@@ -644,6 +644,10 @@ def carrier_book(*, shipment_id: int, idempotency_key: str) -> InternationalShip
                 shipment.ship()
                 shipment.save()
                 _event(shipment, E.CARRIER_BOOKED, carrier=carrier, tracking=tracking)
+    # The international carrier books the parcel, so it is on the vendors' carrier list too.
+    vendor_services.carrier_register(
+        code=shipment.carrier, name=f"{shipment.carrier} (international)"
+    )
     vendor_services.sub_order_ship(
         sub_order=shipment.sub_order,
         carrier=shipment.carrier,

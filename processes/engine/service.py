@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ from .store import get_store
 if TYPE_CHECKING:
     from .behaviours.run import Run
 
+logger = logging.getLogger(__name__)
+
 # Called after commit with the job types that got new jobs (workers wake up on them).
 JOB_CREATED_LISTENERS: list[Callable[[set[str]], None]] = []
 # Called after commit with {job key: job type} of the jobs made activatable (queue dispatch).
@@ -63,13 +66,16 @@ def _after_commit(ctx: CommandContext) -> None:
     follow_ups += [functools.partial(_recheck_subscription, sub) for sub in ctx.opened_subs]
 
     def notify() -> None:
-        for listener in JOB_CREATED_LISTENERS:
-            listener(types)
+        # The command committed: a failing listener (a broker that is down) must not turn that
+        # into an error for the caller, nor skip the others. What it missed, the sweep redoes.
+        calls = [functools.partial(listener, types) for listener in JOB_CREATED_LISTENERS]
         if job_keys:
-            for keys_listener in JOB_KEYS_CREATED_LISTENERS:
-                keys_listener(job_keys)
-        for follow_up in follow_ups:
-            follow_up()
+            calls += [functools.partial(each, job_keys) for each in JOB_KEYS_CREATED_LISTENERS]
+        for call in calls + follow_ups:
+            try:
+                call()
+            except Exception:
+                logger.exception("After-commit work failed; the periodic sweep retries it")
 
     if types or follow_ups:
         transaction.on_commit(notify)

@@ -189,6 +189,7 @@ def test_payout_hold_release_and_payout(market):
 
 def test_vendor_answers_are_idempotent_and_tolerate_order(market):
     order = create(market)
+    services.payment_capture(order_id=order.pk, idempotency_key="c")
     acme = order.sub_orders.get(vendor=market.acme)
 
     vendor_services.sub_order_ship(sub_order=acme, carrier="UPS", tracking_number="1Z")

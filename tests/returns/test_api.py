@@ -68,8 +68,8 @@ def test_idempotency_key_repeats_answer_with_the_same_return(deployed, order, cu
     first = client.post(URL, body(order), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     again = client.post(URL, body(order), format="json", HTTP_IDEMPOTENCY_KEY="k-1")
 
-    assert (first.status_code, again.status_code) == (201, 200)
-    assert first.data["number"] == again.data["number"]
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.data == first.data and again.headers["Idempotent-Replayed"] == "true"
     assert ReturnRequest.objects.count() == 1
 
 

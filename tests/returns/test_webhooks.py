@@ -205,7 +205,7 @@ def test_a_failed_event_is_acted_on_by_the_retry_sweep(deployed, waiting, monkey
     counts = retry_webhook_events(older_than_seconds=0)
     deployed.run_handlers()
 
-    assert counts == {"processed": 1, "failed": 0, "refused": 0}
+    assert counts == {"processed": 1, "failed": 0, "refused": 0, "waiting": 0}
     event = WebhookEvent.objects.get(event_id="wh-6")
     assert event.status == WebhookEvent.S.PROCESSED and event.attempts == 2
     instance.is_completed()

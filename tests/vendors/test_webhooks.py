@@ -174,7 +174,12 @@ def test_rule_refusal_is_409_and_not_retried(client, order, market):
     stored = WebhookEvent.objects.get(event_id="e2")
     assert stored.status == WebhookEvent.S.PROCESSED
     assert "shipped" in stored.last_error
-    assert retry_webhook_events(older_than_seconds=0) == {"processed": 0, "failed": 0, "refused": 0}
+    assert retry_webhook_events(older_than_seconds=0) == {
+        "processed": 0,
+        "failed": 0,
+        "refused": 0,
+        "waiting": 0,
+    }
 
 
 def test_engine_failure_keeps_the_event_failed_and_the_retry_acts_later(
@@ -238,9 +243,10 @@ def test_carrier_webhook_errors(client, order, market):
 
     assert post_signed(client, "/api/webhooks/carriers/fedex/", body, "x").status_code == 404
     assert post_signed(client, "/api/webhooks/carriers/dhl/", body, "ups-secret").status_code == 401
+    # A tracking number nobody shipped with (yet): kept and retried, never lost.
     unknown = post_signed(client, "/api/webhooks/carriers/dhl/", body, "dhl-secret")
-    assert unknown.status_code == 400
-    assert "tracking_number" in unknown.data
+    assert unknown.status_code == 202
+    assert unknown.data["status"] == "waiting" and "NOPE" in unknown.data["detail"]
     bad = post_signed(
         client, "/api/webhooks/carriers/dhl/", {"id": "y", "type": "lost"}, "dhl-secret"
     )
