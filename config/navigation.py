@@ -38,6 +38,12 @@ NAV_ITEMS: list[NavItem] = [
         frozenset({SUPPORT, WAREHOUSE, MANAGERS}),
         count="returns.selectors.returns_nav_count",
     ),
+    NavItem(
+        "Parcel arrivals",
+        "returns:arrivals",
+        frozenset({WAREHOUSE, MANAGERS}),
+        count="returns.actions.awaited_parcels_count",
+    ),
     NavItem("Incidents", "incidents:list", frozenset({SUPPORT, MANAGERS})),
     NavItem("Processes", "processes:list", frozenset({MANAGERS})),
     NavItem("Catalog", "vendors:catalog", STAFF),

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "core",
     "processes",
@@ -152,6 +153,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Orderly API",
     "DESCRIPTION": "Order intake, webhooks and the Camunda 8 REST v2 subset served by the engine.",
     "VERSION": "0.1.0",
+    # Swagger UI from the drf-spectacular-sidecar package (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Process layer --------------------------------------------------------------------------------

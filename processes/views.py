@@ -60,7 +60,8 @@ def task_list(request: HttpRequest) -> HttpResponse:
             "task": task,
             "summary": summaries.get(task.process_instance_key),
             "link": selectors.business_link(
-                getattr(summaries.get(task.process_instance_key), "business_key", "")
+                getattr(summaries.get(task.process_instance_key), "business_key", ""),
+                request.user,
             ),
         }
         for task in page.object_list
@@ -124,7 +125,7 @@ def _render_task(request: HttpRequest, task: port.UserTask, form: Any, status: i
         "form": form,
         "form_context": form.context(),
         "summary": summary,
-        "link": selectors.business_link(summary.business_key) if summary else None,
+        "link": selectors.business_link(summary.business_key, request.user) if summary else None,
         "can_complete": task.state == "CREATED"
         and task.assignee in ("", request.user.get_username()),
         "is_manager": has_role(request.user, MANAGERS),
@@ -218,7 +219,7 @@ def task_complete(request: HttpRequest, key: int) -> HttpResponse:
     summary = selectors.instance_summaries([task.process_instance_key]).get(
         task.process_instance_key
     )
-    link = selectors.business_link(summary.business_key) if summary else None
+    link = selectors.business_link(summary.business_key, request.user) if summary else None
     return redirect(link or reverse("tasks:list"))
 
 
@@ -349,27 +350,48 @@ def instance_context(request: HttpRequest, detail: selectors.InstanceDetail) -> 
         or el.id in detail.overlay.incidents
         or el.id in detail.overlay.completed
     }
+    stoppable = detail.root.state == "ACTIVE" and not detail.root.parent_process_instance_key
     return {
         "detail": detail,
         "svg": render_svg(detail.model, detail.overlay, title=detail.summary.process_name),
         "elements": elements.values(),
-        "can_cancel": has_role(request.user, MANAGERS)
-        and detail.root.state == "ACTIVE"
-        and not detail.root.parent_process_instance_key,
+        # Stopping a workflow without compensation is an administrator's repair tool; the
+        # business way to stop one (cancelling the order) is on the business object's page.
+        "can_cancel": stoppable and request.user.is_superuser,
+        "stop": selectors.stop_policy(detail.root.business_key) if stoppable else None,
         "can_resolve": has_role(request.user, SUPPORT, MANAGERS),
         "is_active": detail.root.state == "ACTIVE",
-        "link": selectors.business_link(detail.root.business_key),
+        "link": selectors.business_link(detail.root.business_key, request.user),
+        "element_names": {el.id: el.name or describe(el) for el in detail.model.elements.values()},
         "now": dt.datetime.now(dt.UTC),
     }
 
 
 @require_POST
-@manager_required
+@staff_required
 def instance_cancel(request: HttpRequest, key: int) -> HttpResponse:
+    """Stop an instance without compensation (administrators only), recording what it leaves."""
+    if not request.user.is_superuser:
+        raise PermissionDenied("Only an administrator can stop a workflow without compensation.")
+    fallback = reverse("processes:instance", args=[key])
+    back = safe_next(request, request.POST.get("next"), fallback)
+    instance = port.instance(key)
+    if instance is None:
+        raise Http404("No such process instance.")
+    reason = request.POST.get("reason", "").strip()
+    if not reason:
+        messages.error(request, "Say why the workflow is stopped without compensation.")
+        return _back(request, back)
+    policy = selectors.stop_policy(instance.business_key)
     try:
         port.cancel(key, request.user)
-        messages.success(request, "Process instance cancelled.")
     except PortError as rejection:
         messages.error(request, rejection.message)
-    fallback = reverse("processes:instance", args=[key])
-    return _back(request, safe_next(request, request.POST.get("next"), fallback))
+        return _back(request, back)
+    if policy is not None:
+        policy.record(user=request.user, reason=reason)
+    if policy is not None and policy.leftovers:
+        messages.warning(request, "Workflow stopped. Left as it was: " + " ".join(policy.leftovers))
+    else:
+        messages.success(request, "Workflow stopped.")
+    return _back(request, back)
