@@ -217,6 +217,8 @@ CARRIER_WEBHOOK_SECRETS = env_secrets("CARRIER_WEBHOOK_SECRETS")
 RETURN_WEBHOOK_SECRETS = env_secrets("RETURN_WEBHOOK_SECRETS")
 # The demo simulator places orders and plays vendors and carriers in `make run` (off: "off").
 SIMULATOR = os.environ.get("SIMULATOR", "on" if DEBUG else "off")
+# Demo only: every vendor SLA lasts this many minutes (0: each vendor's own hours).
+DEMO_VENDOR_SLA_MINUTES = int(os.environ.get("DEMO_VENDOR_SLA_MINUTES", "0") or 0)
 # Back-off between job retries when a handler fails (milliseconds).
 PROCESS_JOB_RETRY_BACKOFF_MS = int(os.environ.get("PROCESS_JOB_RETRY_BACKOFF_MS", "10000"))
 

@@ -23,6 +23,7 @@ from core.messages import publish_once
 
 from .hooks import order_side
 from .models import Payout, PayoutHold, SubOrderEvent, VendorSubOrder
+from .sla import vendor_sla
 from .stock import stock_consume
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def _mark_requested(*, sub_order_id: int, idempotency_key: str) -> VendorSubOrde
         return sub_order
     now = timezone.now()
     sub_order.requested_at = now
-    sub_order.sla_due_at = now + timezone.timedelta(hours=sub_order.vendor.sla_hours)
+    sub_order.sla_due_at = now + vendor_sla(sub_order.vendor)
     from_status = sub_order.status
     if sub_order.status == S.PENDING:
         sub_order.request()
