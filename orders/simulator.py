@@ -5,8 +5,9 @@ Django's test client, or over HTTP to a running server when ``SIMULATOR_BASE_URL
 most vendors accept and ship, some answer late (after their SLA, so support gets a task), some
 reject; now and then a customer asks to return a delivered item. It does not record return
 parcels arriving (the warehouse does that at the parcel desk), review, inspect or approve: the
-staff queues are left to people. It is off when ``SIMULATOR=off`` (setting or environment) and only runs when started:
-``start_simulator()`` (called by the dev server) or ``manage.py simulate``.
+staff queues are left to people. It is off when ``SIMULATOR=off`` (setting or environment) and
+only runs when started: ``start_simulator()`` (called by the dev server) or ``manage.py
+simulate``.
 """
 
 from __future__ import annotations
