@@ -246,7 +246,9 @@ def step_text(
     el: Element | None, element_id: str, due_at: dt.datetime | None, now: dt.datetime
 ) -> str:
     """A waiting element in business words ("waiting for payment", "task: Review request")."""
-    name = (el.name if el is not None else "") or element_id
+    # An element without a name is described by what it does, never by its id.
+    unnamed = "waiting for what happens next" if el and el.kind == "eventBasedGateway" else "a step"
+    name = (el.name if el is not None else "") or unnamed
     if el is not None and el.kind == "userTask":
         text = f"task: {name}"
     elif el is not None and (

@@ -80,7 +80,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "rows": rows,
         "filters": filters,
-        "process_ids": sorted({d.process_id for d in port.definitions()}),
+        "process_ids": sorted({(d.process_id, d.name or "workflow") for d in port.definitions()}),
         "query": query.urlencode(),
         "now": dt.datetime.now(dt.UTC),
     }
@@ -231,11 +231,16 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     error_type = request.GET.get("error_type", "")
     incidents = selectors.open_incidents(process_id=process_id, error_type=error_type)
     page = Paginator(incidents, 25).get_page(request.GET.get("page"))
+    groups = selectors.incident_groups()
+    for group in groups:
+        group["process_name"] = selectors.element_names(group["process_id"])[0]
+        group["explanation"] = selectors.error_type_words(group["error_type"])
     return render(
         request,
         "processes/incident_list.html",
         {
-            "groups": selectors.incident_groups(),
+            "groups": groups,
+            "rows": selectors.incident_rows(page.object_list),
             "page": page,
             "process_id": process_id,
             "error_type": error_type,
@@ -255,6 +260,10 @@ def incident_detail(request: HttpRequest, key: int) -> HttpResponse:
         "processes/incident_detail.html",
         {
             "incident": incident,
+            "row": selectors.incident_rows([incident])[0],
+            "link": selectors.business_link(
+                selectors.incident_rows([incident])[0]["business_key"], request.user
+            ),
             "job": selectors.incident_job(incident),
             "variables": variables,
             "instance_active": port.is_element_instance_active(incident.element_instance_key),
