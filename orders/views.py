@@ -85,7 +85,7 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
         "timeline": pages.order_timeline(
             order, user=request.user, model=detail.model if detail else None
         ),
-        "can_cancel": refusal is None,
+        "can_cancel_order": refusal is None,
         # Why not, when someone might expect to cancel (an order still in progress).
         "cancel_note": refusal if order.status in (OrderStatus.RECEIVED, OrderStatus.PAID) else "",
         "can_start_return": bool(returnable) and has_role(request.user, SUPPORT, MANAGERS),
