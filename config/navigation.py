@@ -86,8 +86,17 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     """Template context processor: ``nav_items`` and ``user_roles`` for the base layout."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": [], "user_role_names": []}
+        return {"nav_items": [], "user_role_names": [], "can_open": {}}
+    roles = user_roles(user)
     return {
         "nav_items": nav_for(user, request.path),
-        "user_role_names": sorted(user_roles(user)),
+        "user_role_names": sorted(roles),
+        # Which pages the user can open: a link to a page it cannot open is not shown.
+        "can_open": {
+            "orders": bool(roles & {SUPPORT, MANAGERS}),
+            "returns": bool(roles & STAFF),
+            "incidents": bool(roles & {SUPPORT, MANAGERS}),
+            "processes": bool(roles & {MANAGERS}),
+            "tasks": bool(roles & STAFF),
+        },
     }

@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
+from django.utils import timezone
 
 from core.money import format_money
 from vendors.models import HoldStatus, PayoutHold, SubOrderStatus, VendorSubOrder
@@ -143,3 +144,22 @@ def order_stop_policy(business_key: str) -> StopPolicy | None:
         refusal=refusal,
         leftovers=stop_leftovers(order),
     )
+
+
+def describe_orders(business_keys: list[str]) -> dict[str, str]:
+    """Tasklist rows: whose order it is, what it is worth, who is late (one query each)."""
+    numbers = [key for key in business_keys if key.startswith("ORD-")]
+    if not numbers:
+        return {}
+    found = {
+        order.number: f"{order.customer.name} · {format_money(order.total_minor, order.currency)}"
+        for order in Order.objects.filter(number__in=numbers).select_related("customer")
+    }
+    late = VendorSubOrder.objects.filter(
+        order__number__in=numbers,
+        status=SubOrderStatus.REQUESTED,
+        sla_due_at__lt=timezone.now(),
+    ).select_related("vendor", "order")
+    for sub_order in late:
+        found[sub_order.order.number] += f" · {sub_order.vendor.name} is late"
+    return found

@@ -273,6 +273,20 @@ def business_link(business_key: str, user: Any = None) -> str | None:
     return None
 
 
+# Domain apps register ``business keys -> {key: "Lena Fischer · 129.00 EUR"}`` (one query each).
+BUSINESS_DESCRIPTIONS: list[Callable[[list[str]], dict[str, str]]] = []
+
+
+def business_descriptions(business_keys: Iterable[str]) -> dict[str, str]:
+    """What each business object is, in a few words, for list rows."""
+    keys = sorted(set(business_keys))
+    found: dict[str, str] = {}
+    for describe_keys in BUSINESS_DESCRIPTIONS:
+        if keys:
+            found.update(describe_keys(keys))
+    return found
+
+
 class StopPolicy(Protocol):
     """How the business ends the workflow of one business object (an order, a return)."""
 

@@ -55,9 +55,15 @@ def task_list(request: HttpRequest) -> HttpResponse:
     tasks = selectors.task_queue(user=request.user, queue=queue, **filters)
     page = Paginator(tasks, 25).get_page(request.GET.get("page"))
     summaries = selectors.instance_summaries(t.process_instance_key for t in page.object_list)
+    about = selectors.business_descriptions(
+        s.business_key for s in summaries.values() if s.business_key
+    )
     rows = [
         {
             "task": task,
+            "about": about.get(
+                getattr(summaries.get(task.process_instance_key), "business_key", ""), ""
+            ),
             "summary": summaries.get(task.process_instance_key),
             "link": selectors.business_link(
                 getattr(summaries.get(task.process_instance_key), "business_key", ""),

@@ -57,3 +57,15 @@ def find_awaited_return(code: str) -> ReturnRequest | None:
 def awaited_parcels_count(user: Any) -> int:
     """The number next to "Parcel arrivals": returns waiting for their parcel."""
     return ReturnRequest.objects.filter(status=ReturnStatus.AWAITING_ITEM).count()
+
+
+def describe_returns(business_keys: list[str]) -> dict[str, str]:
+    """Tasklist rows: the return's customer, value and reason (one query)."""
+    from core.money import format_money
+
+    numbers = [key for key in business_keys if key.startswith("RET-")]
+    return {
+        r.number: f"{r.customer.name} · {format_money(r.amount_minor, r.currency)} · "
+        f"{r.get_reason_display().lower()}"
+        for r in ReturnRequest.objects.filter(number__in=numbers).select_related("customer")
+    }

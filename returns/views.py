@@ -86,6 +86,7 @@ def return_detail(request: HttpRequest, number: str) -> HttpResponse:
         "adjustments": return_request.vendor_adjustments.select_related("sub_order__vendor"),
         "charge": Charge.objects.filter(order=return_request.order).first(),
         "history": return_request.history.all(),
+        "status_labels": dict(ReturnStatus.choices),
         "store_credit": selectors.store_credit_balance(
             customer=return_request.customer, currency=return_request.currency
         ),
