@@ -17,9 +17,9 @@ from orders.models import Order
 from orders.payments import sandbox
 from processes import port
 from processes.selectors import ERROR_TYPE_WORDS
-from vendors.models import VendorSubOrder
 from returns.models import ReturnRequest
 from returns.services import ReturnLineInput, return_request_create
+from vendors.models import VendorSubOrder
 from vendors.services import sub_order_accept, sub_order_deliver, sub_order_ship
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "processes" / "bpmn"
