@@ -212,7 +212,10 @@ class Simulator:
         from .models import Order
 
         candidates = list(
-            Order.objects.filter(sub_orders__status=SubOrderStatus.DELIVERED, returns__isnull=True)
+            Order.objects.filter(
+                sub_orders__status__in=[SubOrderStatus.DELIVERED, SubOrderStatus.COMPLETED],
+                returns__isnull=True,
+            )
             .distinct()
             .order_by("-created_at")[:20]
         )

@@ -24,6 +24,16 @@ def test_the_simulator_files_a_return_for_a_delivered_order(deployed, shop, cust
     assert created.item_received_at is None
 
 
+def test_paid_out_orders_can_be_returned_too(deployed, shop, customer):
+    loyal(customer, shop)
+    ReturnRequest.objects.all().delete()
+    paid_out = delivered_order(customer=customer, items=[(shop.cable, 1)], paid_out=True)
+    created = Simulator(SimulatorConfig(seed=3)).file_return()
+    # The loyal customer's earlier order is outside the return window: only the paid-out one.
+    assert created is not None and created.order == paid_out
+    assert paid_out.sub_orders.get().status == "completed"
+
+
 def test_without_delivered_orders_the_simulator_files_nothing(deployed, shop):
     assert Simulator(SimulatorConfig(seed=7)).file_return() is None
 
