@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from typing import Any
 
 from django.contrib import messages
@@ -12,7 +13,9 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -332,14 +335,101 @@ def process_detail(request: HttpRequest, key: int) -> HttpResponse:
         for el in model.elements.values()
     ]
     instances = port.latest_instances(definition.key, limit=20)
+    svg = render_svg(model, overlay, title=definition.name or definition.process_id)
+    listing = reverse("processes:instances", args=[definition.key])
+    for row in elements:
+        # A heat-map count opens the instances waiting there (or stuck there).
+        if row["active"] or row["incidents"]:
+            element_id = escape(row["element"].id)
+            query = f"?waiting_at={element_id}" + ("&has_incident=1" if row["incidents"] else "")
+            row["url"] = listing + query
+            svg = svg.replace(f'href="#element-{element_id}"', f'href="{escape(row["url"])}"')
     return render(
         request,
         "processes/process_detail.html",
         {
             "definition": definition,
-            "svg": render_svg(model, overlay, title=definition.name or definition.process_id),
+            "svg": svg,
+            "versions": sorted(
+                (d for d in port.definitions() if d.process_id == definition.process_id),
+                key=lambda d: d.version,
+                reverse=True,
+            ),
             "elements": elements,
             "instances": instances,
+        },
+    )
+
+
+def _datetime_from(value: str | None, *, end: bool = False) -> dt.datetime | None:
+    day = parse_date(value or "")
+    if day is None:
+        return None
+    moment = dt.datetime.combine(day, dt.time.max if end else dt.time.min)
+    return timezone.make_aware(moment)
+
+
+INSTANCE_STATES = {"ACTIVE": "running", "COMPLETED": "finished", "TERMINATED": "stopped"}
+
+
+@require_GET
+@manager_required
+def instance_list(request: HttpRequest, key: int) -> HttpResponse:
+    """Instances of one process version, filtered by state, waiting step, incident, start date."""
+    definition = port.definition(key)
+    if definition is None:
+        raise Http404("No such process version.")
+    model = port.process_model(definition.key)
+    state = request.GET.get("state", "")
+    if state not in INSTANCE_STATES:
+        state = ""
+    waiting_at = request.GET.get("waiting_at", "")
+    if waiting_at not in model.elements:
+        waiting_at = ""
+    query = port.InstanceQuery(
+        definition_key=definition.key,
+        state=state,
+        waiting_at=waiting_at,
+        has_incident=request.GET.get("has_incident") == "1",
+        started_from=_datetime_from(request.GET.get("from")),
+        started_to=_datetime_from(request.GET.get("to"), end=True),
+    )
+    page = Paginator(port.instance_pages(query), 25).get_page(request.GET.get("page"))
+    summaries = selectors.instance_summaries(i.key for i in page.object_list)
+    names = {el.id: el.name or describe(el) for el in model.elements.values()}
+    counts = {
+        label: port.instance_pages(replace(query, state=value)).count()
+        for value, label in INSTANCE_STATES.items()
+    }
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "processes/instance_list.html",
+        {
+            "definition": definition,
+            "versions": sorted(
+                (d for d in port.definitions() if d.process_id == definition.process_id),
+                key=lambda d: d.version,
+                reverse=True,
+            ),
+            "page": page,
+            "rows": [(i, summaries.get(i.key)) for i in page.object_list],
+            "counts": counts,
+            "states": INSTANCE_STATES,
+            "filters": query,
+            "from": request.GET.get("from", ""),
+            "to": request.GET.get("to", ""),
+            "waiting_choices": sorted(
+                (
+                    (el.id, names[el.id])
+                    for el in model.elements.values()
+                    if el.kind not in ("sequenceFlow",) and el.name
+                ),
+                key=lambda pair: pair[1],
+            ),
+            "waiting_name": names.get(waiting_at, ""),
+            "query": params.urlencode(),
         },
     )
 
