@@ -47,7 +47,7 @@ def listing(client, definition_key, query=""):
 
 
 def test_filters_and_counts(instances):
-    waiting, failed = instances
+    waiting, _failed = instances
     client = signed_in("maya")
     key = waiting[0].definition_id
     html = listing(client, key)
