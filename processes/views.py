@@ -480,12 +480,13 @@ def instance_cancel(request: HttpRequest, key: int) -> HttpResponse:
         raise PermissionDenied("Only an administrator can stop a workflow without compensation.")
     fallback = reverse("processes:instance", args=[key])
     back = safe_next(request, request.POST.get("next"), fallback)
-    instance = port.instance(key)
-    if instance is None:
-        raise Http404("No such process instance.")
     reason = request.POST.get("reason", "").strip()
     if not reason:
         messages.error(request, "Say why the workflow is stopped without compensation.")
+        return _back(request, back)
+    instance = port.instance(key)
+    if instance is None:
+        messages.error(request, "There is no such workflow.")
         return _back(request, back)
     policy = selectors.stop_policy(instance.business_key)
     try:
