@@ -149,7 +149,7 @@ PAGES = {
         None,
         {},
         expected("403", "403", "200"),
-        "ui-review",
+        "UI review",  # the process's name, not its id
     ),
     "process detail": (
         "get",
