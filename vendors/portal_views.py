@@ -170,7 +170,11 @@ def payouts(request: HttpRequest) -> HttpResponse:
             "hold_page": hold_page,
             "payout_page": payout_page,
             "payout_rows": [(p, _reversals(p.sub_order)) for p in payout_page],
-            "hold_total": holds.aggregate(total=Sum("amount_minor"))["total"] or 0,
+            # Without a filter, the total is what is held now (not released or cancelled ones).
+            "hold_total": (
+                holds if hold_status else holds.filter(status=HoldStatus.HELD)
+            ).aggregate(total=Sum("amount_minor"))["total"]
+            or 0,
             "paid_total": paid.aggregate(total=Sum("amount_minor"))["total"] or 0,
             "reversed_total": paid.aggregate(total=Sum("reversed_minor"))["total"] or 0,
             "hold_status": hold_status,
