@@ -155,7 +155,7 @@ def test_process_pages_show_versions_counts_and_heat_map(review):
     root, _task = review
     client = signed_in("maya")
     body = client.get(reverse("processes:list")).content.decode()
-    assert "ui-review" in body and "v1" in body
+    assert "UI review" in body and "version 1" in body  # names, not process ids
     definition_key = root.definition_id
     body = client.get(reverse("processes:detail", args=[definition_key])).content.decode()
     assert 'data-element-id="Review"' in body and 'class="heat"' in body
