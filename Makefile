@@ -36,7 +36,7 @@ run: install
 	$(PY) manage.py load_demo
 	@echo ""
 	@echo "Orderly back-office: http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
-	$(PY) manage.py serve $(HOST):$(PORT)
+	DEMO_VENDOR_SLA_MINUTES=$${DEMO_VENDOR_SLA_MINUTES:-3} $(PY) manage.py serve $(HOST):$(PORT)
 
 test: install
 	@status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \

@@ -51,6 +51,12 @@ NAV_ITEMS: list[NavItem] = [
         frozenset({SUPPORT, MANAGERS}),
         count="subscriptions.selectors.past_due_count",
     ),
+    NavItem(
+        "Parcel arrivals",
+        "returns:arrivals",
+        frozenset({WAREHOUSE, MANAGERS}),
+        count="returns.actions.awaited_parcels_count",
+    ),
     NavItem("Incidents", "incidents:list", frozenset({SUPPORT, MANAGERS})),
     NavItem("Processes", "processes:list", frozenset({MANAGERS})),
     NavItem("Catalog", "vendors:catalog", STAFF),
@@ -93,12 +99,20 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     """Template context processor: ``nav_items`` and ``user_roles`` for the base layout."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": [], "user_role_names": []}
+        return {"nav_items": [], "user_role_names": [], "can_open": {}}
     roles = user_roles(user)
     context = {
         "nav_items": nav_for(user, request.path),
         "user_role_names": sorted(roles),
         "ticker_warning": "",
+        # Which pages the user can open: a link to a page it cannot open is not shown.
+        "can_open": {
+            "orders": bool(roles & {SUPPORT, MANAGERS}),
+            "returns": bool(roles & STAFF),
+            "incidents": bool(roles & {SUPPORT, MANAGERS}),
+            "processes": bool(roles & {MANAGERS}),
+            "tasks": bool(roles & STAFF),
+        },
     }
     if roles & STAFF:
         from processes.heartbeat import ticker_warning

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "core",
     "processes",
@@ -169,6 +170,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Orderly API",
     "DESCRIPTION": "Order intake, webhooks and the Camunda 8 REST v2 subset served by the engine.",
     "VERSION": "0.1.0",
+    # Swagger UI from the drf-spectacular-sidecar package (no CDN).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Process layer --------------------------------------------------------------------------------
@@ -256,6 +261,8 @@ SIMULATOR = os.environ.get("SIMULATOR", "on" if DEBUG else "off")
 # invoices in batches of this many subscriptions (one process instance each).
 SUBSCRIPTION_RENEWAL_TIME = os.environ.get("SUBSCRIPTION_RENEWAL_TIME", "02:00")
 SUBSCRIPTION_RENEWAL_BATCH = int(os.environ.get("SUBSCRIPTION_RENEWAL_BATCH", "500"))
+# Demo only: every vendor SLA lasts this many minutes (0: each vendor's own hours).
+DEMO_VENDOR_SLA_MINUTES = int(os.environ.get("DEMO_VENDOR_SLA_MINUTES", "0") or 0)
 # Back-off between job retries when a handler fails (milliseconds).
 PROCESS_JOB_RETRY_BACKOFF_MS = int(os.environ.get("PROCESS_JOB_RETRY_BACKOFF_MS", "10000"))
 

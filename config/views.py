@@ -25,9 +25,9 @@ def home(request: HttpRequest) -> HttpResponse:
         if has_role(request.user, VENDORS):
             return redirect("vendor_portal:home")
         return render(request, "no_role.html", status=403)
-    from orders.selectors import dashboard_figures
+    from .dashboard import sections_for
 
-    return render(request, "dashboard.html", {"figures": dashboard_figures()})
+    return render(request, "dashboard.html", {"sections": sections_for(request.user)})
 
 
 @require_GET

@@ -6,12 +6,17 @@ class OrdersConfig(AppConfig):
     name = "orders"
 
     def ready(self) -> None:
-        from processes.selectors import BUSINESS_LINKS
+        from processes.selectors import BUSINESS_DESCRIPTIONS, BUSINESS_LINKS, STOP_POLICIES
 
+        from .actions import describe_orders, order_stop_policy
         from .views import order_link
 
         if order_link not in BUSINESS_LINKS:
             BUSINESS_LINKS.append(order_link)
+        if order_stop_policy not in STOP_POLICIES:
+            STOP_POLICIES.append(order_stop_policy)
+        if describe_orders not in BUSINESS_DESCRIPTIONS:
+            BUSINESS_DESCRIPTIONS.append(describe_orders)
 
         from vendors import hooks
 

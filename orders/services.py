@@ -26,6 +26,7 @@ from core.notifications import notify_customer
 from processes import port
 from vendors.models import Product, StockItem, Vendor, VendorSubOrder
 from vendors.services import sub_orders_end_with_order
+from vendors.sla import vendor_sla_iso
 
 from .history import order_history_write
 from .models import Charge, Customer, Order, OrderEvent, OrderHistory, OrderLine, Refund
@@ -212,7 +213,7 @@ def order_process_variables(*, order: Order) -> dict[str, Any]:
                 "number": so.number,
                 "vendorHandle": so.vendor.handle,
                 "vendorName": so.vendor.name,
-                "slaDuration": f"PT{so.vendor.sla_hours}H",
+                "slaDuration": vendor_sla_iso(so.vendor),
                 "totalMinor": so.total_minor,
                 "payoutMinor": so.payout_minor,
             }

@@ -3,8 +3,11 @@
 Vendors and carriers answer through the same signed webhooks real ones use (in-process with
 Django's test client, or over HTTP to a running server when ``SIMULATOR_BASE_URL`` is set):
 most vendors accept and ship, some answer late (after their SLA, so support gets a task), some
-reject. It is off when ``SIMULATOR=off`` (setting or environment) and only runs when started:
-``start_simulator()`` (called by the dev server) or ``manage.py simulate``.
+reject; now and then a customer asks to return a delivered item. It does not record return
+parcels arriving (the warehouse does that at the parcel desk), review, inspect or approve: the
+staff queues are left to people. It is off when ``SIMULATOR=off`` (setting or environment) and
+only runs when started: ``start_simulator()`` (called by the dev server) or ``manage.py
+simulate``.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class SimulatorConfig:
     order_probability: float = 0.3  # per tick
     reject_probability: float = 0.1
     late_probability: float = 0.1  # answers only after the vendor's SLA
+    return_probability: float = 0.08  # per tick: a customer asks to return a delivered item
     answer_delay_seconds: tuple[int, int] = (5, 60)
     ship_delay_seconds: tuple[int, int] = (10, 120)
     deliver_delay_seconds: tuple[int, int] = (20, 240)
@@ -210,13 +214,54 @@ class Simulator:
             sent += 1
         return sent
 
+    def file_return(self) -> Any:
+        """A customer returns one unit of a delivered item (the parcel itself is left for the
+        warehouse to record at the parcel desk)."""
+        from returns.actions import returnable_lines
+        from returns.models import ReturnReason
+        from returns.services import ReturnLineInput, return_request_create
+
+        from .models import Order
+
+        candidates = list(
+            Order.objects.filter(
+                sub_orders__status__in=[SubOrderStatus.DELIVERED, SubOrderStatus.COMPLETED],
+                returns__isnull=True,
+            )
+            .distinct()
+            .order_by("-created_at")[:20]
+        )
+        self.random.shuffle(candidates)
+        for order in candidates:
+            lines = returnable_lines(order)
+            if not lines:
+                continue
+            item = self.random.choice(lines)
+            try:
+                created, _ = return_request_create(
+                    order=order,
+                    lines=[ReturnLineInput(item.line.sku, 1)],
+                    reason=self.random.choice(ReturnReason.values),
+                    user=None,
+                    comment="Filed by the demo simulator.",
+                )
+            except ApplicationError as error:
+                logger.info("Simulator return refused: %s", error.message)
+                continue
+            return created
+        return None
+
     # ------------------------------------------------------------------ loop
     def tick(self) -> dict[str, int]:
         placed = 0
         if self.random.random() < self.config.order_probability and self.place_order():
             placed = 1
+        filed = 0
+        if self.random.random() < self.config.return_probability and self.file_return():
+            filed = 1
         counts = {
             "orders": placed,
+            "returns": filed,
             "vendor_webhooks": self.play_vendors(),
             "carrier_webhooks": self.play_carriers(),
         }

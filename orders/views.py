@@ -12,12 +12,13 @@ from django.urls import reverse
 from django.utils.dateparse import parse_date
 from django.views.decorators.http import require_GET, require_POST
 
-from config.roles import MANAGERS, SUPPORT, role_required
+from config.roles import MANAGERS, SUPPORT, has_role, role_required
 from processes import selectors as process_selectors
 from processes.views import instance_context
+from returns import actions as return_actions
 from vendors.models import Vendor
 
-from . import selectors
+from . import actions, pages, selectors
 from .models import Order, OrderStatus
 
 order_staff = role_required(SUPPORT, MANAGERS)
@@ -64,23 +65,35 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     order = Order.objects.select_related("customer").filter(number=number).first()
     if order is None:
         raise Http404("No such order.")
-    context = {
-        "order": order,
-        "lines": order.lines.select_related("vendor").order_by("vendor__name", "sku"),
-        "sub_orders": order.sub_orders.select_related("vendor").order_by("number"),
-        "money": selectors.order_money(order),
-        "timeline": selectors.order_timeline(order),
-        "can_cancel": order.status in (OrderStatus.RECEIVED, OrderStatus.PAID),
-    }
     detail = (
         process_selectors.instance_detail(order.process_instance_key)
         if order.process_instance_key
         else None
     )
+    if request.htmx and detail is not None:
+        return render(
+            request, "processes/instance_detail.html#workflow", instance_context(request, detail)
+        )
+    refusal = actions.cancel_refusal(order)
+    returnable = return_actions.returnable_lines(order)
+    context = {
+        "order": order,
+        "lines": order.lines.select_related("vendor", "sub_order").order_by("vendor__name", "sku"),
+        "sub_orders": order.sub_orders.select_related("vendor").order_by("number"),
+        "money": selectors.order_money(order),
+        "summary": pages.order_summary(order, user=request.user, detail=detail),
+        "timeline": pages.order_timeline(
+            order, user=request.user, model=detail.model if detail else None
+        ),
+        "can_cancel_order": refusal is None,
+        # Why not, when someone might expect to cancel (an order still in progress).
+        "cancel_note": refusal if order.status in (OrderStatus.RECEIVED, OrderStatus.PAID) else "",
+        "can_start_return": bool(returnable) and has_role(request.user, SUPPORT, MANAGERS),
+        "returnable_count": len(returnable),
+        "returns": order.returns.order_by("-created_at"),
+    }
     if detail is not None:
         context.update(instance_context(request, detail))
-    if request.htmx and detail is not None:
-        return render(request, "processes/instance_detail.html#workflow", context)
     return render(request, "orders/order_detail.html", context)
 
 
@@ -98,6 +111,10 @@ def order_cancel(request: HttpRequest, number: str) -> HttpResponse:
     if not reason:
         messages.error(request, "Say why the order is cancelled.")
         return redirect("orders:detail", number=number)
+    refusal = actions.cancel_refusal(order)
+    if refusal is not None:
+        messages.error(request, refusal)
+        return redirect("orders:detail", number=number)
     try:
         order_cancel_request(order=order, reason=reason, user=request.user)
         messages.success(request, "Cancellation requested: everything done is being undone.")
@@ -111,3 +128,6 @@ def order_link(business_key: str) -> str | None:
     if business_key.startswith("ORD-"):
         return reverse("orders:detail", args=[business_key])
     return None
+
+
+order_link.roles = (SUPPORT, MANAGERS)  # type: ignore[attr-defined]

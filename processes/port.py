@@ -246,7 +246,9 @@ def step_text(
     el: Element | None, element_id: str, due_at: dt.datetime | None, now: dt.datetime
 ) -> str:
     """A waiting element in business words ("waiting for payment", "task: Review request")."""
-    name = (el.name if el is not None else "") or element_id
+    # An element without a name is described by what it does, never by its id.
+    unnamed = "waiting for what happens next" if el and el.kind == "eventBasedGateway" else "a step"
+    name = (el.name if el is not None else "") or unnamed
     if el is not None and el.kind == "userTask":
         text = f"task: {name}"
     elif el is not None and (
@@ -488,3 +490,21 @@ def element_counts(definition_key: int) -> tuple[dict[str, int], dict[str, int]]
 
 def latest_instances(definition_key: int, *, limit: int = 20) -> list[Instance]:
     return adapter_module().latest_instances(int(definition_key), limit)
+
+
+@dataclass(frozen=True)
+class InstanceQuery:
+    """Root instances of one process version, filtered as Operate's instance list filters them."""
+
+    definition_key: int
+    state: str = ""  # ACTIVE | COMPLETED | TERMINATED, "" for any
+    waiting_at: str = ""  # an element id with an active element instance
+    has_incident: bool = False
+    started_from: dt.datetime | None = None
+    started_to: dt.datetime | None = None
+
+
+def instance_pages(query: InstanceQuery) -> LazyResults[Instance]:
+    """The instances matching ``query``, newest first, for a paginator."""
+    module = adapter_module()
+    return LazyResults(lambda offset, limit: module.search_instances(query, offset, limit))

@@ -7,14 +7,14 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from django.utils import timezone
 
 from config.roles import MANAGERS, has_role, user_roles
 from processes import port
 
-from .diagram import Overlay, heat
+from .diagram import Overlay, describe, heat
 
 # Re-exported for the pages and domain selectors that name them.
 InstanceSummary = port.InstanceSummary
@@ -213,18 +213,123 @@ def open_incidents(
     return port.incidents(process_id=process_id, error_type=error_type)
 
 
+def element_names(process_id: str, version: int | None = None) -> tuple[str, dict[str, str]]:
+    """(process name, element id -> name) of a process version (the latest when not given)."""
+    found = [d for d in port.definitions() if d.process_id == process_id]
+    if version is not None:
+        found = [d for d in found if d.version == version] or found
+    if not found:
+        return process_id, {}
+    definition = max(found, key=lambda d: d.version)
+    model = port.process_model(definition.key)
+    names = {el.id: el.name or describe(el) for el in model.elements.values()}
+    return definition.name or process_id, names
+
+
+def incident_rows(incidents: Iterable[port.Incident]) -> list[dict[str, Any]]:
+    """Incidents with their process's name, the failed step's name and the business object."""
+    cache: dict[tuple[str, int], tuple[str, dict[str, str]]] = {}
+    incidents = list(incidents)
+    summaries = instance_summaries({i.process_instance_key for i in incidents})
+    rows = []
+    for incident in incidents:
+        key = (incident.process_id, incident.version)
+        if key not in cache:
+            cache[key] = element_names(*key)
+        process_name, names = cache[key]
+        summary = summaries.get(incident.process_instance_key)
+        rows.append(
+            {
+                "incident": incident,
+                "process_name": process_name,
+                "step": names.get(incident.element_id, "a step"),
+                "business_key": summary.business_key if summary else "",
+                "explanation": error_type_words(incident.error_type),
+            }
+        )
+    return rows
+
+
 def incident_job(incident: port.Incident) -> port.JobInfo | None:
     return port.incident_job(incident)
 
 
 LinkResolver = Callable[[str], str | None]
-# Domain apps register how a business key becomes a link ("ORD-1001" -> the order page).
+# Domain apps register how a business key becomes a link ("ORD-1001" -> the order page). A
+# resolver may carry ``roles``: the roles that can open the page it links to.
 BUSINESS_LINKS: list[LinkResolver] = []
 
 
-def business_link(business_key: str) -> str | None:
+def business_link(business_key: str, user: Any = None) -> str | None:
+    """The page of the business object behind a process instance; None when there is none or
+    when ``user`` (if given) cannot open it."""
     for resolver in BUSINESS_LINKS:
         url = resolver(business_key)
         if url:
+            roles = getattr(resolver, "roles", None)
+            if user is not None and roles and not has_role(user, *roles):
+                return None
             return url
     return None
+
+
+# Domain apps register ``business keys -> {key: "Lena Fischer · 129.00 EUR"}`` (one query each).
+BUSINESS_DESCRIPTIONS: list[Callable[[list[str]], dict[str, str]]] = []
+
+
+def business_descriptions(business_keys: Iterable[str]) -> dict[str, str]:
+    """What each business object is, in a few words, for list rows."""
+    keys = sorted(set(business_keys))
+    found: dict[str, str] = {}
+    for describe_keys in BUSINESS_DESCRIPTIONS:
+        if keys:
+            found.update(describe_keys(keys))
+    return found
+
+
+class StopPolicy(Protocol):
+    """How the business ends the workflow of one business object (an order, a return)."""
+
+    subject: str  # "Order ORD-…", in business words
+    business_url: str | None  # where the business cancellation is, when there is one
+    business_action: str
+    refusal: str | None  # why the business cancellation cannot be done now
+    leftovers: list[str]  # what stopping the workflow without compensation leaves behind
+
+    def record(self, *, user: Any, reason: str) -> None: ...
+
+
+# Domain apps register ``business_key -> StopPolicy | None``.
+STOP_POLICIES: list[Callable[[str], StopPolicy | None]] = []
+
+
+def stop_policy(business_key: str) -> StopPolicy | None:
+    if not business_key:
+        return None
+    for resolver in STOP_POLICIES:
+        policy = resolver(business_key)
+        if policy is not None:
+            return policy
+    return None
+
+
+# Plain explanations of the engine's incident types (Camunda 8's ErrorType values).
+ERROR_TYPE_WORDS = {
+    "JOB_NO_RETRIES": "A step failed and has no retries left",
+    "UNHANDLED_ERROR_EVENT": "A step reported a business error that nothing in the process handles",
+    "IO_MAPPING_ERROR": "A value the step needs could not be worked out from the order's data",
+    "EXTRACT_VALUE_ERROR": "A value could not be worked out from the process data",
+    "CONDITION_ERROR": "No path could be chosen: a decision's condition could not be evaluated",
+    "CALLED_ELEMENT_ERROR": "A sub-process could not be started",
+    "MESSAGE_SIZE_EXCEEDED": "The data sent with a step is too large",
+    "CALLED_DECISION_ERROR": "A decision table could not be found",
+    "DECISION_EVALUATION_ERROR": "A decision table could not be evaluated",
+    "FORM_NOT_FOUND": "The form of a task could not be found",
+    "RESOURCE_NOT_FOUND": "Something the step needs could not be found",
+    "EXECUTION_LISTENER_NO_RETRIES": "A listener of a step failed and has no retries left",
+    "TASK_LISTENER_NO_RETRIES": "A listener of a task failed and has no retries left",
+}
+
+
+def error_type_words(error_type: str) -> str:
+    return ERROR_TYPE_WORDS.get(error_type, "The process could not continue")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from typing import Any, cast
 
 from django.contrib import messages
@@ -12,7 +13,9 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.html import escape
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -55,12 +58,19 @@ def task_list(request: HttpRequest) -> HttpResponse:
     tasks = selectors.task_queue(user=request.user, queue=queue, **filters)
     page = Paginator(tasks, 25).get_page(request.GET.get("page"))
     summaries = selectors.instance_summaries(t.process_instance_key for t in page.object_list)
+    about = selectors.business_descriptions(
+        s.business_key for s in summaries.values() if s.business_key
+    )
     rows = [
         {
             "task": task,
+            "about": about.get(
+                getattr(summaries.get(task.process_instance_key), "business_key", ""), ""
+            ),
             "summary": summaries.get(task.process_instance_key),
             "link": selectors.business_link(
-                getattr(summaries.get(task.process_instance_key), "business_key", "")
+                getattr(summaries.get(task.process_instance_key), "business_key", ""),
+                request.user,
             ),
         }
         for task in page.object_list
@@ -79,7 +89,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "rows": rows,
         "filters": filters,
-        "process_ids": sorted({d.process_id for d in port.definitions()}),
+        "process_ids": sorted({(d.process_id, d.name or "workflow") for d in port.definitions()}),
         "query": query.urlencode(),
         "now": dt.datetime.now(dt.UTC),
     }
@@ -124,7 +134,7 @@ def _render_task(request: HttpRequest, task: port.UserTask, form: Any, status: i
         "form": form,
         "form_context": form.context(),
         "summary": summary,
-        "link": selectors.business_link(summary.business_key) if summary else None,
+        "link": selectors.business_link(summary.business_key, request.user) if summary else None,
         "can_complete": task.state == "CREATED"
         and task.assignee in ("", request.user.get_username()),
         "is_manager": has_role(request.user, MANAGERS),
@@ -218,7 +228,7 @@ def task_complete(request: HttpRequest, key: int) -> HttpResponse:
     summary = selectors.instance_summaries([task.process_instance_key]).get(
         task.process_instance_key
     )
-    link = selectors.business_link(summary.business_key) if summary else None
+    link = selectors.business_link(summary.business_key, request.user) if summary else None
     return redirect(link or reverse("tasks:list"))
 
 
@@ -230,11 +240,16 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     error_type = request.GET.get("error_type", "")
     incidents = selectors.open_incidents(process_id=process_id, error_type=error_type)
     page = Paginator(incidents, 25).get_page(request.GET.get("page"))
+    groups = selectors.incident_groups()
+    for group in groups:
+        group["process_name"] = selectors.element_names(group["process_id"])[0]
+        group["explanation"] = selectors.error_type_words(group["error_type"])
     return render(
         request,
         "processes/incident_list.html",
         {
-            "groups": selectors.incident_groups(),
+            "groups": groups,
+            "rows": selectors.incident_rows(page.object_list),
             "page": page,
             "process_id": process_id,
             "error_type": error_type,
@@ -254,6 +269,10 @@ def incident_detail(request: HttpRequest, key: int) -> HttpResponse:
         "processes/incident_detail.html",
         {
             "incident": incident,
+            "row": selectors.incident_rows([incident])[0],
+            "link": selectors.business_link(
+                selectors.incident_rows([incident])[0]["business_key"], request.user
+            ),
             "job": selectors.incident_job(incident),
             "variables": variables,
             "instance_active": port.is_element_instance_active(incident.element_instance_key),
@@ -306,7 +325,7 @@ def process_detail(request: HttpRequest, key: int) -> HttpResponse:
         raise Http404("No such process version.")
     model = port.process_model(definition.key)
     overlay, active = selectors.definition_heat(definition)
-    elements = [
+    elements: list[dict[str, Any]] = [
         {
             "element": el,
             "kind": describe(el),
@@ -316,14 +335,101 @@ def process_detail(request: HttpRequest, key: int) -> HttpResponse:
         for el in model.elements.values()
     ]
     instances = port.latest_instances(definition.key, limit=20)
+    svg = render_svg(model, overlay, title=definition.name or definition.process_id)
+    listing = reverse("processes:instances", args=[definition.key])
+    for row in elements:
+        # A heat-map count opens the instances waiting there (or stuck there).
+        if row["active"] or row["incidents"]:
+            element_id = escape(row["element"].id)
+            query = f"?waiting_at={element_id}" + ("&has_incident=1" if row["incidents"] else "")
+            row["url"] = listing + query
+            svg = svg.replace(f'href="#element-{element_id}"', f'href="{escape(row["url"])}"')
     return render(
         request,
         "processes/process_detail.html",
         {
             "definition": definition,
-            "svg": render_svg(model, overlay, title=definition.name or definition.process_id),
+            "svg": svg,
+            "versions": sorted(
+                (d for d in port.definitions() if d.process_id == definition.process_id),
+                key=lambda d: d.version,
+                reverse=True,
+            ),
             "elements": elements,
             "instances": instances,
+        },
+    )
+
+
+def _datetime_from(value: str | None, *, end: bool = False) -> dt.datetime | None:
+    day = parse_date(value or "")
+    if day is None:
+        return None
+    moment = dt.datetime.combine(day, dt.time.max if end else dt.time.min)
+    return timezone.make_aware(moment)
+
+
+INSTANCE_STATES = {"ACTIVE": "running", "COMPLETED": "finished", "TERMINATED": "stopped"}
+
+
+@require_GET
+@manager_required
+def instance_list(request: HttpRequest, key: int) -> HttpResponse:
+    """Instances of one process version, filtered by state, waiting step, incident, start date."""
+    definition = port.definition(key)
+    if definition is None:
+        raise Http404("No such process version.")
+    model = port.process_model(definition.key)
+    state = request.GET.get("state", "")
+    if state not in INSTANCE_STATES:
+        state = ""
+    waiting_at = request.GET.get("waiting_at", "")
+    if waiting_at not in model.elements:
+        waiting_at = ""
+    query = port.InstanceQuery(
+        definition_key=definition.key,
+        state=state,
+        waiting_at=waiting_at,
+        has_incident=request.GET.get("has_incident") == "1",
+        started_from=_datetime_from(request.GET.get("from")),
+        started_to=_datetime_from(request.GET.get("to"), end=True),
+    )
+    page = Paginator(port.instance_pages(query), 25).get_page(request.GET.get("page"))
+    summaries = selectors.instance_summaries(i.key for i in page.object_list)
+    names = {el.id: el.name or describe(el) for el in model.elements.values()}
+    counts = {
+        label: port.instance_pages(replace(query, state=value)).count()
+        for value, label in INSTANCE_STATES.items()
+    }
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "processes/instance_list.html",
+        {
+            "definition": definition,
+            "versions": sorted(
+                (d for d in port.definitions() if d.process_id == definition.process_id),
+                key=lambda d: d.version,
+                reverse=True,
+            ),
+            "page": page,
+            "rows": [(i, summaries.get(i.key)) for i in page.object_list],
+            "counts": counts,
+            "states": INSTANCE_STATES,
+            "filters": query,
+            "from": request.GET.get("from", ""),
+            "to": request.GET.get("to", ""),
+            "waiting_choices": sorted(
+                (
+                    (el.id, names[el.id])
+                    for el in model.elements.values()
+                    if el.kind not in ("sequenceFlow",) and el.name
+                ),
+                key=lambda pair: pair[1],
+            ),
+            "waiting_name": names.get(waiting_at, ""),
+            "query": params.urlencode(),
         },
     )
 
@@ -349,27 +455,49 @@ def instance_context(request: HttpRequest, detail: selectors.InstanceDetail) -> 
         or el.id in detail.overlay.incidents
         or el.id in detail.overlay.completed
     }
+    stoppable = detail.root.state == "ACTIVE" and not detail.root.parent_process_instance_key
     return {
         "detail": detail,
         "svg": render_svg(detail.model, detail.overlay, title=detail.summary.process_name),
         "elements": elements.values(),
-        "can_cancel": has_role(request.user, MANAGERS)
-        and detail.root.state == "ACTIVE"
-        and not detail.root.parent_process_instance_key,
+        # Stopping a workflow without compensation is an administrator's repair tool; the
+        # business way to stop one (cancelling the order) is on the business object's page.
+        "can_cancel": stoppable and request.user.is_superuser,
+        "stop": selectors.stop_policy(detail.root.business_key) if stoppable else None,
         "can_resolve": has_role(request.user, SUPPORT, MANAGERS),
         "is_active": detail.root.state == "ACTIVE",
-        "link": selectors.business_link(detail.root.business_key),
+        "link": selectors.business_link(detail.root.business_key, request.user),
+        "element_names": {el.id: el.name or describe(el) for el in detail.model.elements.values()},
         "now": dt.datetime.now(dt.UTC),
     }
 
 
 @require_POST
-@manager_required
+@staff_required
 def instance_cancel(request: HttpRequest, key: int) -> HttpResponse:
+    """Stop an instance without compensation (administrators only), recording what it leaves."""
+    if not request.user.is_superuser:
+        raise PermissionDenied("Only an administrator can stop a workflow without compensation.")
+    fallback = reverse("processes:instance", args=[key])
+    back = safe_next(request, request.POST.get("next"), fallback)
+    reason = request.POST.get("reason", "").strip()
+    if not reason:
+        messages.error(request, "Say why the workflow is stopped without compensation.")
+        return _back(request, back)
+    instance = port.instance(key)
+    if instance is None:
+        messages.error(request, "There is no such workflow.")
+        return _back(request, back)
+    policy = selectors.stop_policy(instance.business_key)
     try:
         port.cancel(key, request.user)
-        messages.success(request, "Process instance cancelled.")
     except PortError as rejection:
         messages.error(request, rejection.message)
-    fallback = reverse("processes:instance", args=[key])
-    return _back(request, safe_next(request, request.POST.get("next"), fallback))
+        return _back(request, back)
+    if policy is not None:
+        policy.record(user=request.user, reason=reason)
+    if policy is not None and policy.leftovers:
+        messages.warning(request, "Workflow stopped. Left as it was: " + " ".join(policy.leftovers))
+    else:
+        messages.success(request, "Workflow stopped.")
+    return _back(request, back)

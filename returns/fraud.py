@@ -90,7 +90,7 @@ def _measure(return_request: ReturnRequest) -> dict[str, int]:
         if d is not None
     ]
     days_from_delivery = (at - max(delivered)).days if delivered else 0
-    joined = customer.user.date_joined if customer.user_id else customer.created_at
+    joined = customer.user.date_joined if customer.user is not None else customer.created_at
     return {
         "returns-90d": recent.count()
         if recent.filter(pk=return_request.pk).exists()

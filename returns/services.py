@@ -113,7 +113,7 @@ def _user(username: str) -> Any:
 
 # ------------------------------------------------------------------------------ intake
 def _delivered_at(line: OrderLine) -> dt.datetime | None:
-    return line.sub_order.delivered_at if line.sub_order_id else None
+    return line.sub_order.delivered_at if line.sub_order is not None else None
 
 
 def eligibility_problems(

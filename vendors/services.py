@@ -10,7 +10,6 @@ answer is dropped by the engine while the first one is still buffered.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from core.webhooks import retry_waiting_events_on_commit
 
 from .hooks import order_side
 from .models import Carrier, Payout, PayoutHold, SubOrderEvent, VendorSubOrder
+from .sla import vendor_sla
 from .stock import stock_consume
 
 logger = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ def _mark_requested(*, sub_order_id: int, idempotency_key: str) -> VendorSubOrde
         return sub_order
     now = clock.now()
     sub_order.requested_at = now
-    sub_order.sla_due_at = now + dt.timedelta(hours=sub_order.vendor.sla_hours)
+    sub_order.sla_due_at = now + vendor_sla(sub_order.vendor)
     from_status = sub_order.status
     if sub_order.status == S.PENDING:
         sub_order.request()

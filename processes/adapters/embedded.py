@@ -672,6 +672,27 @@ def element_counts(definition_key: int) -> tuple[dict[str, int], dict[str, int]]
     return active, incidents
 
 
+def search_instances(query: port.InstanceQuery, offset: int, limit: int) -> port.Results:
+    from processes.models import ElementInstance
+
+    rows = ElementInstance.objects.filter(
+        definition_id=query.definition_key, element_type="PROCESS"
+    )
+    if query.state:
+        rows = rows.filter(state=query.state)
+    if query.waiting_at:
+        rows = rows.filter(key__in=instances_waiting_at(query.waiting_at))
+    if query.has_incident:
+        rows = rows.filter(key__in=instances_with_open_incident())
+    if query.started_from:
+        rows = rows.filter(started_at__gte=query.started_from)
+    if query.started_to:
+        rows = rows.filter(started_at__lte=query.started_to)
+    total = rows.count()
+    page = rows.order_by("-started_at", "-key")[offset : offset + limit] if limit else []
+    return port.Results([_instance(r) for r in page], total)
+
+
 def latest_instances(definition_key: int, limit: int) -> list[port.Instance]:
     from processes.models import ElementInstance
 

@@ -822,6 +822,36 @@ def element_counts(definition_key: int) -> tuple[dict[str, int], dict[str, int]]
     return dict(active), dict(incidents_)
 
 
+def search_instances(query: Any, offset: int, limit: int) -> Any:
+    from processes import port
+
+    filters: dict[str, Any] = {"processDefinitionKey": str(query.definition_key)}
+    if query.state:
+        filters["state"] = query.state
+    if query.has_incident:
+        filters["hasIncident"] = True
+    started: dict[str, str] = {}
+    if query.started_from:
+        started["$gte"] = query.started_from.isoformat()
+    if query.started_to:
+        started["$lte"] = query.started_to.isoformat()
+    if started:
+        filters["startDate"] = started
+    if query.waiting_at:
+        keys = instances_waiting_at(query.waiting_at)
+        if not keys:
+            return port.Results([], 0)
+        filters["processInstanceKey"] = {"$in": [str(k) for k in keys]}
+    items, total = _search(
+        "process-instances",
+        filters,
+        sort=[{"field": "startDate", "order": "DESC"}],
+        offset=offset,
+        limit=limit,
+    )
+    return port.Results([_instance(item) for item in items] if limit else [], total)
+
+
 def latest_instances(definition_key: int, limit: int) -> list[Any]:
     items, _total = _search(
         "process-instances",

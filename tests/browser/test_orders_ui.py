@@ -161,6 +161,11 @@ def test_screenshots_of_the_main_pages(chromium, live_server, late_order, screen
         "task-escalation-form": f"/tasks/{late_order.task.key}/",
         "incidents": "/incidents/",
         "process-heat-map": f"/processes/{marketplace.key}/",
+        "processes": "/processes/",
+        "returns": "/returns/",
+        "return-start": f"/returns/new/{late_order.order.number}/",
+        "parcel-arrivals": "/returns/arrivals/",
+        "workflow": f"/processes/instances/{late_order.order.process_instance_key}/",
     }
     try:
         sign_in(page, "maya", "demo-manager-pass")
@@ -174,5 +179,7 @@ def test_screenshots_of_the_main_pages(chromium, live_server, late_order, screen
         screenshot(page, f"vendor-portal-{size}")
         page.goto(page.base_url + f"/vendor/sub-orders/{late_order.cedar_sub_order.number}/")
         screenshot(page, f"vendor-sub-order-{size}")
+        page.goto(page.base_url + "/vendor/payouts/")
+        screenshot(page, f"vendor-payouts-{size}")
     finally:
         context.close()

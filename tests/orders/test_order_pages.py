@@ -89,7 +89,7 @@ def test_detail_shows_money_history_and_live_diagram(orders):
     order = orders[0]
     client = signed_in("sam")
     body = client.get(reverse("orders:detail", args=[order.number])).content.decode()
-    assert "<svg" in body and 'id="workflow"' in body and "order placed" in body
+    assert "<svg" in body and 'id="workflow"' in body and "Order placed" in body
     partial = client.get(
         reverse("orders:detail", args=[order.number]), headers={"HX-Request": "true"}
     ).content.decode()

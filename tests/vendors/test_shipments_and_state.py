@@ -142,6 +142,7 @@ def test_the_vendor_api_lists_carriers_and_refuses_an_unknown_one(order, market,
 
 def test_the_portal_offers_the_carriers_as_a_select(order, market, acme_user):
     acme, _ = subs(order, market)
+    services.sub_order_accept(sub_order=acme, actor="vendor:acme")  # shipping follows acceptance
     portal = Client()
     portal.force_login(acme_user)
 

@@ -149,7 +149,7 @@ PAGES = {
         None,
         {},
         expected("403", "403", "200"),
-        "ui-review",
+        "UI review",  # the process's name, not its id
     ),
     "process detail": (
         "get",
@@ -171,8 +171,9 @@ PAGES = {
         "post",
         "processes:cancel",
         "root",
-        {},
-        expected("403", "403", "done"),
+        {"reason": "stuck"},
+        # Stopping a workflow without compensation is for administrators only.
+        expected("403", "403", "403"),
         None,
     ),
     "order list": (
@@ -273,8 +274,14 @@ def test_claiming_a_claimed_task_says_who_has_it(world):
     assert "Assigned to sam: only they can complete it." in response.content.decode()
 
 
-def test_managers_cancel_the_instance(world):
-    client_for("managers").post(reverse("processes:cancel", args=[world.root_key]))
+def test_only_an_administrator_stops_a_workflow_and_it_needs_a_reason(world):
+    url = reverse("processes:cancel", args=[world.root_key])
+    assert client_for("managers").post(url, {"reason": "stuck"}).status_code == 403
+    admin = Client()
+    assert admin.login(username="admin", password="demo-admin-pass")
+    admin.post(url, {"reason": " "})
+    assert ElementInstance.objects.get(key=world.root_key).state == ElementInstance.ACTIVE
+    admin.post(url, {"reason": "duplicate test order"})
     root = ElementInstance.objects.get(key=world.root_key)
     assert root.state == ElementInstance.TERMINATED
 
