@@ -119,6 +119,11 @@ class DeploymentsView(EngineApiView):
         if not files:
             raise ValidationFailed("No resources provided")
         tenant_id = request.data.get("tenantId") or DEFAULT_TENANT
+        names = [tenant_id, *(upload.name or "" for upload in files)]
+        if any("\x00" in name or len(name) > 255 for name in names):
+            raise ValidationFailed(
+                "Tenant ids and resource names have at most 255 characters and no NUL"
+            )
         resources = [(upload.name, upload.read()) for upload in files]
         deployment_key, deployed = service.deploy(resources, tenant_id=tenant_id)
         return Response(
