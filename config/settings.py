@@ -155,6 +155,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Orderly API",
     "DESCRIPTION": "Order intake, webhooks and the Camunda 8 REST v2 subset served by the engine.",
     "VERSION": "0.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.add_shared_responses",
+    ],
 }
 
 # Process layer --------------------------------------------------------------------------------
