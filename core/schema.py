@@ -1,9 +1,10 @@
 """OpenAPI post-processing: document the answers the API layer gives for every operation.
 
 Views document their own outcomes; the shared layer adds, where a view has not: 401 and 403
-for operations that need authentication, 404 for operations whose path names a resource, 400, 413 and 415 for operations with a body (the
-strict JSON parser, ``core.parsers``), and 503 (the last-resort handler of ``core.api`` when the
-database is unavailable). The ``/v2`` operations document theirs as problem+json already.
+for operations that need authentication, 404 for operations whose path names a resource, 400,
+413 and 415 for operations with a body (the strict JSON parser, ``core.parsers``), and 503 (the
+last-resort handler of ``core.api`` when the database is unavailable). The ``/v2`` operations
+document theirs as problem+json already.
 """
 
 from __future__ import annotations
