@@ -205,6 +205,7 @@ def run_job(activated: ActivatedJob) -> str:
         failure = str(error) or type(error).__name__
         logger.warning("Job %s (%s) failed: %s", job.key, job.type, failure, exc_info=True)
         if _connection_lost(error):
+            logger.info("Job %s (%s): the connection was lost, not the handler", job.key, job.type)
             # Not the handler's fault: fail it with its back-off but without using up a retry
             # (reported once reconnected), instead of leaving it to its activation timeout.
             job = dataclasses.replace(job, retries=job.retries + 1)
@@ -212,17 +213,17 @@ def run_job(activated: ActivatedJob) -> str:
 
 
 def _connection_lost(error: BaseException) -> bool:
-    """True when ``error`` is a database error and this thread's connection is now unusable."""
-    from django.db import DatabaseError, connection
+    """True when ``error`` says the database connection was lost (PostgreSQL: no SQLSTATE, a
+    client-side failure, or class 08 "connection exception" / 57P "operator intervention");
+    deadlocks, lock timeouts and bad data are the handler's own failures."""
+    from django.db import InterfaceError, OperationalError, connection
 
-    if not isinstance(error, DatabaseError) or connection.in_atomic_block:
+    if not isinstance(error, OperationalError | InterfaceError) or connection.in_atomic_block:
         return False
-    if connection.connection is None:
-        return True
-    try:
-        return not connection.is_usable()
-    except Exception:
-        return True
+    if connection.vendor != "postgresql":
+        return False
+    sqlstate = getattr(error.__cause__, "sqlstate", None)
+    return sqlstate is None or str(sqlstate).startswith(("08", "57P"))
 
 
 # A lost database connection while reporting: reconnect and report again (the worker knows the

@@ -63,7 +63,7 @@ def play_vendors_and_carriers(orders: list[Order]) -> int:
     done = 0
     for sub_order in VendorSubOrder.objects.filter(order__in=orders).order_by("pk"):
         try:
-            if sub_order.status == S.PENDING:
+            if sub_order.status in (S.PENDING, S.REQUESTED):
                 vendor_services.sub_order_accept(sub_order=sub_order, actor="vendor")
             elif sub_order.status == S.ACCEPTED:
                 vendor_services.sub_order_ship(
@@ -111,4 +111,26 @@ def drive_until_final(
             return
         time.sleep(0.2)
     if not tolerate_timeout:
-        pytest.fail(f"orders not final after {timeout} s: {statuses}")
+        keys = [o.process_instance_key for o in orders]
+        open_jobs = list(
+            Job.objects.filter(
+                process_instance_key__in=keys, state__in=[Job.ACTIVATABLE, Job.ACTIVATED]
+            ).values_list("type", "state", "retries", "deadline")
+        )
+        incidents = list(
+            Incident.objects.filter(process_instance_key__in=keys).values_list("error_message")
+        )
+        sub_orders = list(
+            VendorSubOrder.objects.filter(order__in=orders).values_list("status", flat=True)
+        )
+        waiting = list(
+            ElementInstance.objects.filter(
+                process_instance_key__in=keys, state=ElementInstance.ACTIVE
+            )
+            .exclude(element_type="PROCESS")
+            .values_list("element_id", "element_type")
+        )
+        pytest.fail(
+            f"orders not final after {timeout} s: {statuses}; jobs {open_jobs}; "
+            f"incidents {incidents}; sub-orders {sub_orders}; waiting at {waiting}"
+        )

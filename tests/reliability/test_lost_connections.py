@@ -135,17 +135,17 @@ def test_orders_complete_with_exact_money_while_backends_are_terminated(market):
                 payment_method="tok_visa",
                 shipping_minor=500,
             )
-            for _ in range(4)
+            for _ in range(3)
         ]
         killer = threading.Thread(target=chaos, name="rel-chaos")
         killer.start()
         try:
-            drive_until_final(orders, timeout=8, tolerate_timeout=True)
+            drive_until_final(orders, timeout=4, tolerate_timeout=True)
         finally:
             stop.set()
             killer.join(10)
         connection.close()
-        drive_until_final(orders, timeout=90)
+        drive_until_final(orders, timeout=60)
     assert sum(cuts) > 0
     assert_money_invariants(orders)
     assert_nothing_stuck(orders)
