@@ -110,7 +110,7 @@ def workers(redis_server, settings, tmp_path, market) -> Iterator[Callable[..., 
     settings.CELERY_BROKER_URL = redis_server.url
     previous_broker = app.conf.broker_url
     app.conf.broker_url = redis_server.url
-    app._pool = None  # producers connect to this test's server
+    _forget_connections(app)  # producers connect to this test's server
     assert celery_handlers.SLOW_TIMEOUT_MS
     was_installed = tasks.enqueue_jobs in service.JOB_KEYS_CREATED_LISTENERS
     assert tasks.install_dispatch()
@@ -152,9 +152,17 @@ def workers(redis_server, settings, tmp_path, market) -> Iterator[Callable[..., 
                 worker.kill()
                 worker.wait()
     app.conf.broker_url = previous_broker
-    app._pool = None
+    _forget_connections(app)
     if not was_installed:
         service.JOB_KEYS_CREATED_LISTENERS.remove(tasks.enqueue_jobs)
+
+
+def _forget_connections(app) -> None:
+    """Drop the app's cached broker connections and producers (they name a server's port)."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def place_orders(count: int) -> list[Order]:
