@@ -159,8 +159,6 @@ def workers(redis_server, settings, tmp_path, market) -> Iterator[Callable[..., 
 
 def _forget_connections(app) -> None:
     """Drop the app's cached broker connections and producers (they name a server's port)."""
-    if app._pool is not None:
-        app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
 
