@@ -20,7 +20,8 @@ PYTHON ?= $(shell for c in python3.13 python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/
 	for c in python3 python; do \
 	if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then echo $$c; exit; fi; done)
 
-.PHONY: run test install lint typecheck format check-deploy lint-bpmn feel-conformance bench clean
+.PHONY: run test install lint typecheck format check-deploy lint-bpmn feel-conformance bench clean \
+	schemathesis reliability
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -44,6 +45,15 @@ test: install
 		echo "pytest selected no tests (PYTEST_ARGS=$$PYTEST_ARGS)"; \
 		if [ -n "$(ALLOW_NO_TESTS)" ]; then status=0; fi; \
 	fi; exit $$status
+
+# Schemathesis over /api/schema/ against a live test server (also part of `make test`);
+# SCHEMATHESIS_MAX_EXAMPLES bounds the cases per operation.
+schemathesis: install
+	$(BIN)/pytest -p no:cacheprovider -m schemathesis tests/processes/api/test_schemathesis.py
+
+# Fault injection (killed workers, restarted Redis, dropped connections; also part of `make test`).
+reliability: install
+	$(BIN)/pytest -p no:cacheprovider -m reliability tests/reliability
 
 lint: install
 	$(BIN)/ruff check .

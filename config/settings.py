@@ -162,6 +162,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON only, read strictly (NUL, NaN, 64-bit, depth and size limits): core.parsers.
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # ApplicationError -> HTTP status by its code, the same for every API.
     "EXCEPTION_HANDLER": "core.api.exception_handler",
@@ -174,6 +177,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.add_shared_responses",
+    ],
 }
 
 # Process layer --------------------------------------------------------------------------------

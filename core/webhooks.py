@@ -38,7 +38,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -57,6 +56,7 @@ from rest_framework.response import Response
 
 from .errors import ApplicationError, NotYet
 from .models import WebhookEvent
+from .parsers import InvalidJson, strict_loads
 
 logger = logging.getLogger(__name__)
 
@@ -311,9 +311,9 @@ def receive(request: Request, *, source: str, secret: str, serializer_class: typ
     if not signature_valid(request.headers.get(SIGNATURE_HEADER, ""), body, secret):
         return Response({"detail": "Invalid signature."}, status=status.HTTP_401_UNAUTHORIZED)
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return _problem("body", "The body is not valid JSON.")
+        payload = strict_loads(body)
+    except InvalidJson as error:
+        return _problem(error.path, error.message)
     if not isinstance(payload, dict):
         return _problem("body", "The body must be a JSON object.")
     serializer = serializer_class(data=payload)

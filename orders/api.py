@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from config.roles import is_staff_user
 from core.idempotency import IDEMPOTENCY_HEADER, idempotent
+from core.parsers import MAX_AMOUNT_MINOR
 
 from . import services
 from .models import Order
@@ -53,9 +54,14 @@ class OrderCreateApi(APIView):
         customer = OrderCustomerInputSerializer()
         currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217 code")
         payment_method = serializers.CharField(max_length=80, help_text="Card token")
-        shipping_minor = serializers.IntegerField(min_value=0, default=0)
+        shipping_minor = serializers.IntegerField(
+            min_value=0, max_value=MAX_AMOUNT_MINOR, default=0
+        )
         total_minor = serializers.IntegerField(
-            min_value=1, required=False, help_text="If given, must equal the computed total."
+            min_value=1,
+            max_value=MAX_AMOUNT_MINOR,
+            required=False,
+            help_text="If given, must equal the computed total.",
         )
         shipping_address = serializers.DictField(required=False, default=dict)
         lines = OrderLineInputSerializer(many=True, allow_empty=False)
@@ -132,10 +138,10 @@ class OrderCreateApi(APIView):
                 expected_total_minor=data.get("total_minor"),
                 placed_by=request.user,
             )
-        except (services.EngineUnavailable, DatabaseError) as error:
+        except (services.EngineUnavailable, DatabaseError):
             logger.exception("Could not start the order process")
             return Response(
-                {"detail": f"The order could not be started, nothing was charged ({error})."},
+                {"detail": "The order could not be started, nothing was charged."},
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
             )
         order = Order.objects.prefetch_related("sub_orders__vendor", "lines__vendor").get(

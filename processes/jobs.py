@@ -15,6 +15,7 @@ engine raises an incident. Delivery is at least once, so handlers key their side
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -184,8 +185,6 @@ def run_job(activated: ActivatedJob) -> str:
     Returns ``"completed"``, ``"error_thrown"``, ``"failed"``, ``"no_handler"`` or ``"gone"``
     (the engine no longer had the job: cancelled with its instance, or completed elsewhere).
     """
-    from processes.engine import service
-    from processes.engine.runtime import Rejection
 
     job = to_job(activated)
     spec = spec_for(job.type)
@@ -205,6 +204,71 @@ def run_job(activated: ActivatedJob) -> str:
     except Exception as error:  # any other handler failure fails the job
         failure = str(error) or type(error).__name__
         logger.warning("Job %s (%s) failed: %s", job.key, job.type, failure, exc_info=True)
+        if _connection_lost(error):
+            logger.info("Job %s (%s): the connection was lost, not the handler", job.key, job.type)
+            # Not the handler's fault: fail it with its back-off but without using up a retry
+            # (reported once reconnected), instead of leaving it to its activation timeout.
+            job = dataclasses.replace(job, retries=job.retries + 1)
+    return _report_outcome(job, spec, result, bpmn_error, failure)
+
+
+def _connection_lost(error: BaseException) -> bool:
+    """True when ``error`` says the database connection was lost (PostgreSQL: no SQLSTATE, a
+    client-side failure, or class 08 "connection exception" / 57P "operator intervention");
+    deadlocks, lock timeouts and bad data are the handler's own failures."""
+    from django.db import InterfaceError, OperationalError, connection
+
+    if not isinstance(error, OperationalError | InterfaceError) or connection.in_atomic_block:
+        return False
+    if connection.vendor != "postgresql":
+        return False
+    sqlstate = getattr(error.__cause__, "sqlstate", None)
+    return sqlstate is None or str(sqlstate).startswith(("08", "57P"))
+
+
+# A lost database connection while reporting: reconnect and report again (the worker knows the
+# outcome; otherwise the job would wait out its activation timeout), this often, backing off.
+REPORT_ATTEMPTS = 6
+REPORT_BACKOFF_S = 0.25
+
+
+def _report_outcome(
+    job: Job,
+    spec: HandlerSpec | None,
+    result: dict[str, Any] | None,
+    bpmn_error: BpmnError | None,
+    failure: str,
+) -> str:
+    """Report, again after reconnecting if the connection was lost (a repeat of an outcome that
+    did commit is refused as NOT_FOUND/INVALID_STATE: ``"gone"``)."""
+    import time
+
+    from django.db import InterfaceError, OperationalError, connection
+
+    for attempt in range(REPORT_ATTEMPTS):
+        try:
+            return _report_once(job, spec, result, bpmn_error, failure)
+        except (OperationalError, InterfaceError) as error:
+            if connection.in_atomic_block or attempt == REPORT_ATTEMPTS - 1:
+                raise  # a caller's transaction (tests, eager mode) is theirs to handle
+            logger.warning(
+                "Reporting job %s (%s) failed, reconnecting: %s", job.key, job.type, error
+            )
+            connection.close()
+            time.sleep(REPORT_BACKOFF_S * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+def _report_once(
+    job: Job,
+    spec: HandlerSpec | None,
+    result: dict[str, Any] | None,
+    bpmn_error: BpmnError | None,
+    failure: str,
+) -> str:
+    from processes.engine import service
+    from processes.engine.runtime import Rejection
+
     try:
         with engine_guard():
             if bpmn_error is not None:

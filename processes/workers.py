@@ -5,12 +5,21 @@ that have a registered handler; ``threads`` worker threads run the handlers. The
 every ``interval`` seconds and wakes at once when a command creates jobs (the engine's
 after-commit notification). Activation happens in the ticker only, so on SQLite a single thread
 takes the write lock for it; handler outcomes are serialised by ``jobs.engine_guard``.
+
+Lost connections: a thread reports an outcome again once reconnected (``jobs.run_job``). When
+the ticker's activation or a report fails for good, the pool knows which of the jobs activated
+under its worker name it is no longer running: it hands them back (a failure without using up
+a retry, and without back-off) instead of leaving them to their activation timeout. The worker
+name is unique per pool (``<name>@<host>:<pid>:<n>``), so pools never hand back each other's.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +39,7 @@ logger = logging.getLogger(__name__)
 PERIODIC_HOOKS: list[Callable[[], object]] = []
 
 _STOP = object()
+_POOL_NUMBERS = itertools.count(1)
 
 
 class WorkerPool:
@@ -46,6 +56,7 @@ class WorkerPool:
         self.threads = max(1, threads)
         self.interval = interval
         self.name = name
+        self.worker_id = f"{name}@{socket.gethostname()}:{os.getpid()}:{next(_POOL_NUMBERS)}"
         self.expire_every = expire_every
         self._work: queue.Queue[object] = queue.Queue()
         self._wake = threading.Event()
@@ -53,6 +64,8 @@ class WorkerPool:
         self._threads: list[threading.Thread] = []
         self._in_flight = 0
         self._in_flight_lock = threading.Lock()
+        self._running: set[int] = set()  # keys of jobs handed to the threads, not yet reported
+        self._lost = threading.Event()  # a connection died: look for jobs activated but dropped
         self._listener: Callable[[set[str]], None] | None = None
         self.errors = 0
 
@@ -143,6 +156,7 @@ class WorkerPool:
                     self.errors += 1
                     logger.exception("In-process ticker failed; retrying")
                     connection.close()
+                    self._lost.set()
                     activated = 0
                 if activated:
                     continue  # there may be more: look again without waiting
@@ -156,9 +170,43 @@ class WorkerPool:
         with jobs.engine_guard():
             service.fire_due_timers()
 
+    def _hand_back_dropped(self) -> int:
+        """Jobs activated under this pool's name that no thread runs (their activation's answer
+        or their report was lost with a connection): offered again now, retries unchanged."""
+        from processes.engine import service
+        from processes.engine.runtime import Rejection
+        from processes.models import Job
+
+        with self._in_flight_lock:
+            running = set(self._running)
+        dropped = (
+            Job.objects.filter(state=Job.ACTIVATED, worker=self.worker_id)
+            .exclude(key__in=running)
+            .values_list("key", "retries")
+        )
+        handed = 0
+        for key, retries in dropped:
+            try:
+                with jobs.engine_guard():
+                    service.fail_job(
+                        key,
+                        retries=retries,
+                        error_message="The worker lost its database connection; offered again.",
+                    )
+                handed += 1
+            except Rejection:
+                continue  # done or timed out meanwhile
+        if handed:
+            logger.warning("Offered %s dropped job(s) of %s again", handed, self.worker_id)
+        return handed
+
     def _activate(self) -> int:
         """Activate jobs for the idle handler threads; returns how many were handed out."""
         from processes.engine import service
+
+        if self._lost.is_set():
+            self._lost.clear()
+            self._hand_back_dropped()
 
         # Up to eight jobs per thread taken (running or queued here). While every thread has
         # work, take more only once half of that room is free: one activation then serves
@@ -179,11 +227,12 @@ class WorkerPool:
                 break
             with jobs.engine_guard():
                 batch = service.activate_jobs(
-                    types, worker=self.name, timeout_ms=timeout_ms, max_jobs=capacity
+                    types, worker=self.worker_id, timeout_ms=timeout_ms, max_jobs=capacity
                 )
             for activated in batch:
                 with self._in_flight_lock:
                     self._in_flight += 1
+                    self._running.add(activated.job.key)
                 self._work.put(activated)
             capacity -= len(batch)
             handed += len(batch)
@@ -195,17 +244,19 @@ class WorkerPool:
                 item = self._work.get()
                 if item is _STOP:
                     return
+                activated: ActivatedJob = item  # type: ignore[assignment]
                 try:
                     close_old_connections()
-                    activated: ActivatedJob = item  # type: ignore[assignment]
                     jobs.run_job(activated)
                 except Exception:
                     self.errors += 1
                     logger.exception("In-process worker failed to report a job outcome")
                     connection.close()
+                    self._lost.set()
                 finally:
                     with self._in_flight_lock:
                         self._in_flight -= 1
+                        self._running.discard(activated.job.key)
                     self._wake.set()  # a slot is free, and the outcome may have made new jobs
         finally:
             connection.close()

@@ -49,7 +49,7 @@ class VendorSubOrderSerializer(serializers.Serializer):
     carrier = serializers.CharField()
     tracking_number = serializers.CharField()
     reason = serializers.CharField()
-    sla_due_at = serializers.DateTimeField()
+    sla_due_at = serializers.DateTimeField(allow_null=True)
     lines = VendorSubOrderLineSerializer(many=True)
 
 
@@ -161,7 +161,7 @@ class PayoutsApi(APIView):
             currency = serializers.CharField()
             status = serializers.CharField()
             created_at = serializers.DateTimeField()
-            settled_at = serializers.DateTimeField()
+            settled_at = serializers.DateTimeField(allow_null=True)
 
         class VendorPayoutSerializer(serializers.Serializer):
             sub_order = serializers.CharField(source="sub_order.number")

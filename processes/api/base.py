@@ -1,12 +1,20 @@
-"""The base view of the engine API: authentication, permission, body parsing, error mapping."""
+"""The base view of the engine API: authentication, permission, body parsing, error mapping.
+
+The one reader of request bodies is ``EngineApiView.json_body`` (``core.parsers.strict_loads``:
+NUL characters, NaN, integers beyond 64 bits, deep nesting and oversized bodies are a 400 or
+413 problem); field bounds are ``get_int``'s ``maximum``. ``handle_exception`` is the last
+resort: anything unexpected is logged and answered with a generic problem, never with the text
+of a database error.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError, DataError
 from django.http import HttpRequest, HttpResponse
 from rest_framework import exceptions
 from rest_framework.authentication import BasicAuthentication, TokenAuthentication
@@ -15,6 +23,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from core.parsers import INT64_MAX, InvalidJson, max_body_bytes, strict_loads
 from processes.engine.runtime import Rejection
 
 from .errors import ApiError, ValidationFailed, problem, rejection_problem
@@ -22,7 +31,11 @@ from .errors import ApiError, ValidationFailed, problem, rejection_problem
 logger = logging.getLogger(__name__)
 
 DEFAULT_TENANT = "<default>"
-INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1
+# Durations (job timeouts, message TTLs, back-offs, request timeouts) up to 100 years, and the
+# pinned clock up to the year 3000: deadlines computed from them stay representable.
+MAX_DURATION_MS = 100 * 365 * 24 * 3600 * 1000
+MAX_TIMESTAMP_MS = 32_503_680_000_000
 
 
 class CanUseEngineApi(BasePermission):
@@ -61,22 +74,40 @@ class EngineApiView(APIView):
             return problem(request, 403, "Forbidden", str(exc.detail))
         if isinstance(exc, exceptions.ParseError):
             return problem(request, 400, "Bad Request", str(exc.detail))
+        if isinstance(exc, exceptions.UnsupportedMediaType):
+            return problem(request, 415, "Unsupported Media Type", str(exc.detail))
         if isinstance(exc, exceptions.APIException):
             return problem(request, exc.status_code, exc.__class__.__name__, str(exc.detail))
-        logger.exception("Unexpected error in %s %s", request.method, request.path)
+        if isinstance(exc, RequestDataTooBig):
+            return problem(request, 413, "Payload Too Large", "The request body is too large.")
+        logger.error("Unexpected error in %s %s", request.method, request.path, exc_info=exc)
+        if isinstance(exc, DataError):
+            return problem(
+                request, 400, "INVALID_ARGUMENT", "A value in the request cannot be stored."
+            )
+        if isinstance(exc, DatabaseError):
+            return problem(
+                request, 503, "UNAVAILABLE", "The engine is temporarily unavailable; try again."
+            )
         return problem(request, 500, "INTERNAL_ERROR", "An unexpected error occurred.")
 
     # ------------------------------------------------------------------ request helpers
     def json_body(self, *, required: bool = False) -> dict[str, Any]:
         """The JSON object in the body; ``{}`` for an absent/null optional body."""
+        length = self.request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > max_body_bytes():
+            raise ApiError(413, "Payload Too Large", "The request body is too large.")
         raw = self.request.body
         if not raw.strip():
             data: Any = None
         else:
             try:
-                data = json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as error:
-                raise ApiError(400, "Bad Request", f"Failed to read request: {error}") from None
+                data = strict_loads(raw)
+            except InvalidJson as error:
+                where = "" if error.path == "body" else f" (at {error.path})"
+                raise ApiError(
+                    400, "Bad Request", f"Failed to read request{where}: {error.message}"
+                ) from None
         if data is None:
             if required:
                 raise ApiError(400, "Bad Request", "Required request body is missing")
@@ -141,6 +172,7 @@ def get_int(
     *,
     default: int | None = None,
     minimum: int | None = None,
+    maximum: int | None = None,
     positive: bool = False,
     required: bool = False,
 ) -> int | None:
@@ -159,6 +191,10 @@ def get_int(
         raise ValidationFailed(f"The value for {name} is '{value}' but must be greater than 0")
     if minimum is not None and value < minimum:
         raise ValidationFailed(f"The value for {name} is '{value}' but must be not negative")
+    if not -INT64_MAX <= value <= INT64_MAX:
+        raise ValidationFailed(f"The value for {name} is '{value}' but must be a 64-bit integer")
+    if maximum is not None and value > maximum:
+        raise ValidationFailed(f"The value for {name} is '{value}' but must be at most {maximum}")
     return value
 
 

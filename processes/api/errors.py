@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
+from rest_framework import serializers
 
 from processes.engine.runtime import Rejection
 
@@ -16,6 +17,16 @@ REJECTION_STATUS = {
     "ALREADY_EXISTS": 409,
     "INVALID_ARGUMENT": 400,
 }
+
+
+class ProblemSerializer(serializers.Serializer):
+    """The body of every error answer (documentation only: ``problem`` writes it)."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    instance = serializers.CharField()
 
 
 class ApiError(Exception):

@@ -220,6 +220,10 @@ def sort_order(raw: Any, spec: SearchSpec) -> list[str]:
     return order
 
 
+# Offsets beyond this are refused (with a limit added they must stay a 64-bit integer).
+MAX_OFFSET = 2**31 - 1
+
+
 def encode_cursor(offset: int) -> str:
     return base64.b64encode(json.dumps([offset]).encode()).decode()
 
@@ -228,7 +232,7 @@ def decode_cursor(cursor: Any, name: str) -> int:
     try:
         value = json.loads(base64.b64decode(str(cursor), validate=True))
         offset = value[0]
-        if isinstance(offset, int) and not isinstance(offset, bool) and offset >= 0:
+        if isinstance(offset, int) and not isinstance(offset, bool) and 0 <= offset <= MAX_OFFSET:
             return offset
     except (ValueError, TypeError, IndexError, KeyError, binascii.Error):
         pass
@@ -261,6 +265,10 @@ def page_window(raw: Any) -> tuple[int, int]:
         offset = 0
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise ValidationFailed(f"The value for page.from is '{offset}' but must be not negative")
+    if offset > MAX_OFFSET:
+        raise ValidationFailed(
+            f"The value for page.from is '{offset}' but must be at most {MAX_OFFSET}"
+        )
     return offset, limit
 
 

@@ -9,7 +9,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +23,9 @@ from processes.models import ElementInstance, UserTask, Variable
 from . import resources as res
 from .base import (
     DEFAULT_TENANT,
+    INT32_MAX,
+    MAX_DURATION_MS,
+    MAX_TIMESTAMP_MS,
     EngineApiView,
     epoch_ms,
     get_int,
@@ -32,7 +37,13 @@ from .base import (
     parse_date,
     parse_key,
 )
-from .errors import ApiError, ValidationFailed, not_found
+from .errors import (
+    PROBLEM_CONTENT_TYPE,
+    ApiError,
+    ProblemSerializer,
+    ValidationFailed,
+    not_found,
+)
 from .search import search
 
 NO_CONTENT = 204
@@ -43,9 +54,55 @@ AWAIT_COMPLETION_DEFAULT_MS = 10_000
 TAG = ["Camunda REST v2"]
 
 
-def _schema(operation_id: str) -> Any:
-    """Minimal OpenAPI metadata: a tag and a unique operation id, no body introspection."""
-    return extend_schema(tags=TAG, operation_id=operation_id, request=None, responses=None)
+class DeploymentForm(serializers.Serializer):
+    resources = serializers.ListField(child=serializers.FileField())
+    tenantId = serializers.CharField(required=False)
+
+
+PROBLEM_TITLES = {
+    400: "Invalid request (INVALID_ARGUMENT, or a body that is not strict JSON).",
+    401: "Not authenticated.",
+    403: "Not allowed to use the engine API (or the clock is not controlled).",
+    404: "No such resource.",
+    409: "The resource is not in a state that allows this (INVALID_STATE, ALREADY_EXISTS).",
+    413: "The request body is too large.",
+    415: "The request body is not of a supported media type.",
+    503: "The engine's database is unavailable; try again.",
+    504: "The process instance did not complete within the request timeout.",
+}
+
+
+def _schema(
+    operation_id: str,
+    *,
+    body: str | None = "json",
+    ok: int = 200,
+    errors: tuple[int, ...] = (),
+) -> Any:
+    """The operation's OpenAPI metadata: its body, its success answer and its problems.
+
+    ``body`` is ``"json"`` (an object, read by ``EngineApiView.json_body``), ``"multipart"`` or
+    None; ``ok`` is 200 (a JSON object) or 204 (no body). Every operation may answer 400, 401,
+    403 and 503 problems; operations with a body also 413 and 415.
+    """
+    statuses = {400, 401, 403, 503, *errors}
+    if body is not None:
+        statuses |= {413, 415}
+    responses: dict[Any, Any] = {
+        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, PROBLEM_TITLES[status])
+        for status in sorted(statuses)
+    }
+    if ok == NO_CONTENT:
+        responses[NO_CONTENT] = OpenApiResponse(description="Done; no body.")
+    else:
+        responses[ok] = OpenApiResponse(OpenApiTypes.OBJECT, "The result, as Camunda writes it.")
+    if body == "json":
+        request: Any = {"application/json": OpenApiTypes.OBJECT}
+    elif body == "multipart":
+        request = {"multipart/form-data": DeploymentForm}
+    else:
+        request = None
+    return extend_schema(tags=TAG, operation_id=operation_id, request=request, responses=responses)
 
 
 def _no_content() -> Response:
@@ -57,13 +114,18 @@ def _no_content() -> Response:
 class DeploymentsView(EngineApiView):
     parser_classes = [MultiPartParser]
 
-    @_schema("createDeployment")
+    @_schema("createDeployment", body="multipart", errors=(409,))
     def post(self, request: Request) -> Response:
         files = request.FILES.getlist("resources")
         if not files:
             raise ValidationFailed("No resources provided")
         form = request.data  # multipart: a QueryDict
         tenant_id = (form.get("tenantId") if isinstance(form, Mapping) else None) or DEFAULT_TENANT
+        names = [tenant_id, *(upload.name or "" for upload in files)]
+        if any("\x00" in name or len(name) > 255 for name in names):
+            raise ValidationFailed(
+                "Tenant ids and resource names have at most 255 characters and no NUL"
+            )
         resources = [(upload.name, upload.read()) for upload in files]
         deployment_key, deployed = service.deploy(resources, tenant_id=tenant_id)
         return Response(
@@ -89,7 +151,7 @@ class DeploymentsView(EngineApiView):
 # -------------------------------------------------------------------------------- process instances
 # https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/create-process-instance/
 class ProcessInstancesView(EngineApiView):
-    @_schema("createProcessInstance")
+    @_schema("createProcessInstance", errors=(404, 409, 504))
     def post(self, request: Request) -> Response:
         body = self.json_body(required=True)
         has_id = body.get("processDefinitionId") is not None
@@ -103,7 +165,7 @@ class ProcessInstancesView(EngineApiView):
         tenant_id = get_tenant(body)
         variables = get_variables(body)
         get_operation_reference(body)
-        version = get_int(body, "processDefinitionVersion", default=-1)
+        version = get_int(body, "processDefinitionVersion", default=-1, maximum=INT32_MAX)
         start_element_id = None
         instructions = body.get("startInstructions") or []
         if not isinstance(instructions, list):
@@ -115,7 +177,7 @@ class ProcessInstancesView(EngineApiView):
                 raise ValidationFailed("No startInstructions.elementId provided")
             start_element_id = str(instructions[0]["elementId"])
         await_completion = bool(body.get("awaitCompletion"))
-        request_timeout = get_int(body, "requestTimeout", default=0) or 0
+        request_timeout = get_int(body, "requestTimeout", default=0, maximum=MAX_DURATION_MS) or 0
         fetch = body.get("fetchVariables") or []
         if not isinstance(fetch, list):
             raise ValidationFailed("The value for fetchVariables must be an array")
@@ -182,7 +244,7 @@ class ProcessInstancesView(EngineApiView):
 
 
 class ProcessInstanceView(EngineApiView):
-    @_schema("getProcessInstance")
+    @_schema("getProcessInstance", body=None, errors=(404,))
     def get(self, request: Request, key: str) -> Response:
         pi_key = parse_key(key, "processInstanceKey")
         root = res.process_instances().filter(key=pi_key).first()
@@ -207,7 +269,7 @@ class ProcessInstanceSearchView(EngineApiView):
 
 
 class ProcessInstanceCancellationView(EngineApiView):
-    @_schema("cancelProcessInstance")
+    @_schema("cancelProcessInstance", ok=204, errors=(404, 409))
     def post(self, request: Request, key: str) -> Response:
         pi_key = parse_key(key, "processInstanceKey")
         get_operation_reference(self.json_body())
@@ -216,7 +278,7 @@ class ProcessInstanceCancellationView(EngineApiView):
 
 
 class ProcessInstanceIncidentSearchView(EngineApiView):
-    @_schema("searchProcessInstanceIncidents")
+    @_schema("searchProcessInstanceIncidents", errors=(404,))
     def post(self, request: Request, key: str) -> Response:
         pi_key = parse_key(key, "processInstanceKey")
         body = self.json_body()
@@ -249,7 +311,7 @@ class ElementInstanceSearchView(EngineApiView):
 
 
 class ElementInstanceView(EngineApiView):
-    @_schema("getElementInstance")
+    @_schema("getElementInstance", body=None, errors=(404,))
     def get(self, request: Request, key: str) -> Response:
         ei_key = parse_key(key, "elementInstanceKey")
         ei = res.element_instances().filter(key=ei_key).first()
@@ -259,7 +321,7 @@ class ElementInstanceView(EngineApiView):
 
 
 class ElementInstanceVariablesView(EngineApiView):
-    @_schema("createElementInstanceVariables")
+    @_schema("createElementInstanceVariables", ok=204, errors=(404, 409))
     def put(self, request: Request, key: str) -> Response:
         scope_key = parse_key(key, "elementInstanceKey")
         body = self.json_body(required=True)
@@ -277,11 +339,11 @@ class ElementInstanceVariablesView(EngineApiView):
 # ----------------------------------------------------------------------------------------- messages
 # https://docs.camunda.io/docs/apis-tools/orchestration-cluster-api-rest/specifications/publish-message/
 class MessagePublicationView(EngineApiView):
-    @_schema("publishMessage")
+    @_schema("publishMessage", errors=(409,))
     def post(self, request: Request) -> Response:
         body = self.json_body(required=True)
         name = _message_name(body)
-        ttl = get_int(body, "timeToLive", default=0, minimum=0) or 0
+        ttl = get_int(body, "timeToLive", default=0, minimum=0, maximum=MAX_DURATION_MS) or 0
         message_key, _instances = service.publish_message(
             name,
             get_str(body, "correlationKey"),
@@ -301,7 +363,7 @@ def _message_name(body: dict[str, Any]) -> str:
 
 
 class MessageCorrelationView(EngineApiView):
-    @_schema("correlateMessage")
+    @_schema("correlateMessage", errors=(404, 409))
     def post(self, request: Request) -> Response:
         body = self.json_body(required=True)
         name = _message_name(body)
@@ -340,7 +402,7 @@ class JobActivationView(EngineApiView):
         if not isinstance(job_type, str) or not job_type.strip():
             violations.append("No type provided")
             job_type = ""
-        for name in ("timeout", "maxJobsToActivate"):
+        for name, maximum in (("timeout", MAX_DURATION_MS), ("maxJobsToActivate", INT32_MAX)):
             value = body.get(name)
             if value is None:
                 violations.append(f"No {name} provided")
@@ -348,6 +410,10 @@ class JobActivationView(EngineApiView):
                 violations.append(f"The value for {name} is '{value}' but must be an integer")
             elif value <= 0:
                 violations.append(f"The value for {name} is '{value}' but must be greater than 0")
+            elif value > maximum:
+                violations.append(
+                    f"The value for {name} is '{value}' but must be at most {maximum}"
+                )
         if violations:
             raise ValidationFailed(*violations)
         fetch = body.get("fetchVariable") or None
@@ -356,7 +422,7 @@ class JobActivationView(EngineApiView):
         tenant_ids = body.get("tenantIds") or None
         if tenant_ids is not None and not isinstance(tenant_ids, list):
             raise ValidationFailed("The value for tenantIds must be an array")
-        request_timeout = get_int(body, "requestTimeout", default=0) or 0
+        request_timeout = get_int(body, "requestTimeout", default=0, maximum=MAX_DURATION_MS) or 0
         worker = get_str(body, "worker")
         give_up = time.monotonic() + min(request_timeout, MAX_REQUEST_TIMEOUT_MS) / 1000
         while True:
@@ -398,7 +464,7 @@ def _activated_job(item: service.ActivatedJob) -> dict[str, Any]:
 
 
 class JobCompletionView(EngineApiView):
-    @_schema("completeJob")
+    @_schema("completeJob", ok=204, errors=(404, 409))
     def post(self, request: Request, key: str) -> Response:
         job_key = parse_key(key, "jobKey")
         body = self.json_body()
@@ -407,22 +473,25 @@ class JobCompletionView(EngineApiView):
 
 
 class JobFailureView(EngineApiView):
-    @_schema("failJob")
+    @_schema("failJob", ok=204, errors=(404, 409))
     def post(self, request: Request, key: str) -> Response:
         job_key = parse_key(key, "jobKey")
         body = self.json_body()
         service.fail_job(
             job_key,
-            retries=get_int(body, "retries", default=0) or 0,
+            retries=get_int(body, "retries", default=0, maximum=INT32_MAX) or 0,
             error_message=get_str(body, "errorMessage"),
-            retry_backoff_ms=get_int(body, "retryBackOff", default=0, minimum=0) or 0,
+            retry_backoff_ms=get_int(
+                body, "retryBackOff", default=0, minimum=0, maximum=MAX_DURATION_MS
+            )
+            or 0,
             variables=get_variables(body),
         )
         return _no_content()
 
 
 class JobErrorView(EngineApiView):
-    @_schema("throwJobError")
+    @_schema("throwJobError", ok=204, errors=(404, 409))
     def post(self, request: Request, key: str) -> Response:
         job_key = parse_key(key, "jobKey")
         body = self.json_body(required=True)
@@ -436,15 +505,15 @@ class JobErrorView(EngineApiView):
 
 
 class JobView(EngineApiView):
-    @_schema("updateJob")
+    @_schema("updateJob", ok=204, errors=(404, 409))
     def patch(self, request: Request, key: str) -> Response:
         job_key = parse_key(key, "jobKey")
         body = self.json_body(required=True)
         changeset = body.get("changeset")
         if not isinstance(changeset, dict):
             raise ValidationFailed("No changeset provided")
-        retries = get_int(changeset, "retries")
-        timeout = get_int(changeset, "timeout")
+        retries = get_int(changeset, "retries", maximum=INT32_MAX)
+        timeout = get_int(changeset, "timeout", maximum=MAX_DURATION_MS)
         if retries is None and timeout is None:
             raise ValidationFailed("At least one of [retries, timeout] is required")
         if timeout is not None and timeout <= 0:
@@ -467,7 +536,7 @@ class UserTaskSearchView(EngineApiView):
 
 
 class UserTaskView(EngineApiView):
-    @_schema("getUserTask")
+    @_schema("getUserTask", body=None, errors=(404,))
     def get(self, request: Request, key: str) -> Response:
         task_key = parse_key(key, "userTaskKey")
         task = res.user_tasks().filter(key=task_key).first()
@@ -475,7 +544,7 @@ class UserTaskView(EngineApiView):
             raise not_found(f"User task with key '{task_key}' not found")
         return Response(res.render_user_task(task))
 
-    @_schema("updateUserTask")
+    @_schema("updateUserTask", ok=204, errors=(404, 409))
     def patch(self, request: Request, key: str) -> Response:
         task_key = parse_key(key, "userTaskKey")
         body = self.json_body()
@@ -508,7 +577,7 @@ class UserTaskView(EngineApiView):
 
 
 class UserTaskCompletionView(EngineApiView):
-    @_schema("completeUserTask")
+    @_schema("completeUserTask", ok=204, errors=(404, 409))
     def post(self, request: Request, key: str) -> Response:
         task_key = parse_key(key, "userTaskKey")
         body = self.json_body()
@@ -517,7 +586,7 @@ class UserTaskCompletionView(EngineApiView):
 
 
 class UserTaskAssignmentView(EngineApiView):
-    @_schema("assignUserTask")
+    @_schema("assignUserTask", ok=204, errors=(404, 409))
     def post(self, request: Request, key: str) -> Response:
         task_key = parse_key(key, "userTaskKey")
         body = self.json_body(required=True)
@@ -546,7 +615,7 @@ class UserTaskAssignmentView(EngineApiView):
 
 
 class UserTaskAssigneeView(EngineApiView):
-    @_schema("unassignUserTask")
+    @_schema("unassignUserTask", body=None, ok=204, errors=(404, 409))
     def delete(self, request: Request, key: str) -> Response:
         task_key = parse_key(key, "userTaskKey")
         service.unassign_user_task(task_key, actor=request.user.get_username())
@@ -564,7 +633,7 @@ class IncidentSearchView(EngineApiView):
 
 
 class IncidentView(EngineApiView):
-    @_schema("getIncident")
+    @_schema("getIncident", body=None, errors=(404,))
     def get(self, request: Request, key: str) -> Response:
         incident_key = parse_key(key, "incidentKey")
         incident = res.incidents().filter(key=incident_key).first()
@@ -574,7 +643,7 @@ class IncidentView(EngineApiView):
 
 
 class IncidentResolutionView(EngineApiView):
-    @_schema("resolveIncident")
+    @_schema("resolveIncident", ok=204, errors=(404, 409))
     def post(self, request: Request, key: str) -> Response:
         incident_key = parse_key(key, "incidentKey")
         get_operation_reference(self.json_body())
@@ -602,7 +671,7 @@ class VariableSearchView(EngineApiView):
 
 
 class VariableView(EngineApiView):
-    @_schema("getVariable")
+    @_schema("getVariable", body=None, errors=(404,))
     def get(self, request: Request, key: str) -> Response:
         variable_key = parse_key(key, "variableKey")
         variable = Variable.objects.filter(key=variable_key).first()
@@ -623,16 +692,18 @@ class ClockControlledView(EngineApiView):
 
 
 class ClockView(ClockControlledView):
-    @_schema("pinClock")
+    @_schema("pinClock", ok=204)
     def put(self, request: Request) -> Response:
         body = self.json_body(required=True)
-        timestamp = get_int(body, "timestamp", required=True, minimum=0) or 0
+        timestamp = (
+            get_int(body, "timestamp", required=True, minimum=0, maximum=MAX_TIMESTAMP_MS) or 0
+        )
         service.pin_clock(dt.datetime.fromtimestamp(timestamp / 1000, tz=dt.UTC))
         return _no_content()
 
 
 class ClockResetView(ClockControlledView):
-    @_schema("resetClock")
+    @_schema("resetClock", body=None, ok=204)
     def post(self, request: Request) -> Response:
         service.reset_clock()
         return _no_content()
