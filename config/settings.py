@@ -163,6 +163,11 @@ ZEEBE_ADDRESS = os.environ.get("ZEEBE_ADDRESS", "127.0.0.1:26500")
 CAMUNDA_REST_ADDRESS = os.environ.get("CAMUNDA_REST_ADDRESS", "http://127.0.0.1:8080/v2")
 CAMUNDA_REST_USERNAME = os.environ.get("CAMUNDA_REST_USERNAME", "")
 CAMUNDA_REST_PASSWORD = os.environ.get("CAMUNDA_REST_PASSWORD", "")
+# The embedded engine's Zeebe gRPC gateway (processes.grpc): `manage.py serve` starts it when an
+# address is set (`manage.py zeebe_gateway` runs it alone); a token makes it require
+# `authorization: Bearer <token>`.
+ZEEBE_GATEWAY_ADDRESS = os.environ.get("ZEEBE_GATEWAY_ADDRESS", "")
+ZEEBE_GATEWAY_TOKEN = os.environ.get("ZEEBE_GATEWAY_TOKEN", "")
 
 # Celery: no broker configured means jobs run in-process (the `make run` default).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
