@@ -12,7 +12,14 @@ from pyzeebe.proto import gateway_pb2_grpc
 
 from processes.grpc.server import GatewayServer
 from processes.testing import reset_caches
-from tests.processes.api.conftest import bpmn, flows, message_process, service_process
+from tests.processes.api.conftest import (  # noqa: F401
+    api,
+    api_user,
+    bpmn,
+    flows,
+    message_process,
+    service_process,
+)
 
 __all__ = ["bpmn", "flows", "message_process", "run_async", "service_process"]
 
