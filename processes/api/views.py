@@ -147,6 +147,7 @@ class ProcessInstancesView(EngineApiView):
                 "tenantId": definition.tenant_id,
                 "variables": result_variables,
                 "tags": [],
+                "businessId": None,
             }
         )
 
@@ -387,6 +388,11 @@ def _activated_job(item: service.ActivatedJob) -> dict[str, Any]:
         "kind": "BPMN_ELEMENT",
         "listenerEventType": "UNSPECIFIED",
         "tags": [],
+        "physicalTenantId": job.tenant_id,
+        "rootProcessInstanceKey": res.root_of(job.process_instance_key),
+        "businessId": None,
+        "userTask": None,
+        "priority": 0,
     }
 
 
