@@ -168,6 +168,15 @@ CAMUNDA_REST_PASSWORD = os.environ.get("CAMUNDA_REST_PASSWORD", "")
 # `authorization: Bearer <token>`.
 ZEEBE_GATEWAY_ADDRESS = os.environ.get("ZEEBE_GATEWAY_ADDRESS", "")
 ZEEBE_GATEWAY_TOKEN = os.environ.get("ZEEBE_GATEWAY_TOKEN", "")
+# How the Zeebe adapter and the job bridge reach a cluster: OAuth client credentials (SaaS,
+# self-managed with Identity) over TLS, else plaintext with an optional bearer token.
+ZEEBE_CLIENT_ID = os.environ.get("ZEEBE_CLIENT_ID", "")
+ZEEBE_CLIENT_SECRET = os.environ.get("ZEEBE_CLIENT_SECRET", "")
+ZEEBE_AUTHORIZATION_SERVER_URL = os.environ.get(
+    "ZEEBE_AUTHORIZATION_SERVER_URL", "https://login.cloud.camunda.io/oauth/token"
+)
+ZEEBE_TOKEN_AUDIENCE = os.environ.get("ZEEBE_TOKEN_AUDIENCE", "")
+ZEEBE_TOKEN = os.environ.get("ZEEBE_TOKEN", "")
 
 # Celery: no broker configured means jobs run in-process (the `make run` default).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
