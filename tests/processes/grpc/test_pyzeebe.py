@@ -230,3 +230,18 @@ def _activated(key: int) -> bool:
         return JobRow.objects.filter(process_instance_key=key, state=JobRow.ACTIVATED).exists()
     finally:
         connection.close()
+
+
+def test_the_zeebe_channel_carries_the_configured_token(transactional_db, settings) -> None:
+    from processes.adapters.zeebe import make_channel
+
+    settings.ZEEBE_TOKEN = "s3cret"
+    with GatewayServer("127.0.0.1:0", token="s3cret") as server:
+
+        async def scenario() -> Any:
+            return await ZeebeClient(make_channel(server.target)).topology()
+
+        assert run_async(scenario).cluster_size == 1
+        settings.ZEEBE_TOKEN = "wrong"
+        with pytest.raises(Exception, match="UNAUTHENTICATED|Unauthenticated|bearer"):
+            run_async(scenario)
