@@ -76,7 +76,12 @@ class DeploymentsView(EngineApiView):
                             "resourceName": item.definition.resource_name,
                             "tenantId": item.definition.tenant_id,
                             "processDefinitionKey": key_text(item.definition.key),
-                        }
+                        },
+                        # only processes deploy here; Camunda sends the other kinds as null
+                        "decisionDefinition": None,
+                        "decisionRequirements": None,
+                        "form": None,
+                        "resource": None,
                     }
                     for item in deployed
                 ],
