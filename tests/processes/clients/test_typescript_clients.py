@@ -29,6 +29,7 @@ SCENARIO = Path(__file__).parent / "ts" / "scenario.mjs"
 CLIENTS = {
     "@camunda8/orchestration-cluster-api": "req:warn,res:strict",
     "orchestration-cluster-api-88": "req:warn,res:warn",
+    "@camunda8/sdk": "req:warn,res:warn",  # 8.8.x: the 8.8 client inside
 }
 
 
@@ -39,6 +40,7 @@ def environment(live_server, django_user_model, tmp_path: Path) -> dict[str, str
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": str(tmp_path),
         "CAMUNDA_REST_ADDRESS": f"{live_server.url}/v2",
+        "ZEEBE_REST_ADDRESS": live_server.url,  # the name @camunda8/sdk 8.8 reads
         "CAMUNDA_AUTH_STRATEGY": "BASIC",
         "CAMUNDA_BASIC_AUTH_USERNAME": "ts-sdk",
         "CAMUNDA_BASIC_AUTH_PASSWORD": "ts-sdk-secret",

@@ -105,3 +105,43 @@ def test_zbctl_create_instance_with_result(zbctl: Any, tmp_path: Path) -> None:
     zbctl("deploy", "resource", str(path))
     result = zbctl("create", "instance", "straight", "--withResult", "--variables", '{"a": 1}')
     assert json.loads(result["variables"]) == {"a": 1}
+
+
+def test_the_gateway_command_serves_zbctl(transactional_db: None, tmp_path: Path) -> None:
+    import socket
+    import sys
+
+    from tests.processes.workers.test_celery_workers import database_url
+
+    if not ZBCTL.exists():
+        pytest.skip("zbctl not installed (npm ci)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    repo = Path(__file__).resolve().parents[3]
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DATABASE_URL": database_url()}
+    env.update(PYTHONPATH=str(repo), PYTHONUNBUFFERED="1")
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "zeebe_gateway", f"127.0.0.1:{port}", "--no-ticker"],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        assert "Zeebe gateway on 127.0.0.1:" in server.stdout.readline()
+        status = subprocess.run(
+            [str(ZBCTL), "status", "--address", f"127.0.0.1:{port}", "--insecure",
+             "--output", "json", "--requestTimeout", "20s"],
+            capture_output=True, text=True, timeout=60, env=env,
+        )  # fmt: skip
+        assert status.returncode == 0, status.stderr
+        assert json.loads(status.stdout)["gatewayVersion"]
+    finally:
+        server.terminate()
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

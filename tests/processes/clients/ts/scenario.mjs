@@ -5,8 +5,11 @@
 // Prints one JSON line per step; exits 1 at the first failed step.
 
 const [packageName, ...files] = process.argv.slice(2);
-const { createCamundaClient } = await import(packageName);
-const camunda = createCamundaClient();
+const imported = await import(packageName);
+// @camunda8/sdk (8.8) hands out the same client as getOrchestrationClusterApiClient().
+const camunda = imported.Camunda8
+  ? new imported.Camunda8().getOrchestrationClusterApiClient()
+  : imported.createCamundaClient();
 const keep = {};
 // Reads are eventually consistent on Camunda; here they are current at once.
 const NOW = { consistency: { waitUpToMs: 0 } };
