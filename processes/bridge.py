@@ -81,7 +81,7 @@ def build_worker(channel: Any, job_types: list[str] | None = None, *, name: str 
             timeout_ms=spec.timeout_ms,
             max_jobs_to_activate=32,
             max_running_jobs=64,
-        )(hand_over)
+        )(hand_over)  # type: ignore[arg-type]
     return worker
 
 

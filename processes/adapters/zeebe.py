@@ -173,11 +173,11 @@ def _bearer_interceptors(token: str) -> list[Any]:
         return details._replace(metadata=tuple(details.metadata or ()) + metadata)
 
     class UnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):
-        async def intercept_unary_unary(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        async def intercept_unary_unary(self, continuation, details, request):
             return await continuation(with_token(details), request)
 
     class UnaryStream(grpc.aio.UnaryStreamClientInterceptor):
-        async def intercept_unary_stream(self, continuation, details, request):  # type: ignore[no-untyped-def]
+        async def intercept_unary_stream(self, continuation, details, request):
             return await continuation(with_token(details), request)
 
     return [UnaryUnary(), UnaryStream()]

@@ -560,7 +560,8 @@ class GatewayServer:
             futures.ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="gateway"),
             interceptors=interceptors,
         )
-        servicer = GatewayServicer(
+        # The stub's other methods (modify, migrate, DMN, signals...) answer UNIMPLEMENTED.
+        servicer = GatewayServicer(  # type: ignore[abstract]
             self.bell,
             host=host,
             max_in_flight=self.max_in_flight,
