@@ -33,7 +33,7 @@ run: install
 	@echo "Orderly back-office: http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
 	$(PY) manage.py serve $(HOST):$(PORT)
 
-test: install
+test: install node_modules/.installed  # zbctl and Camunda's TypeScript clients run in the suite
 	$(BIN)/pytest
 
 lint: install
