@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from processes import jobs
+from processes import jobs, tasks
 from processes.adapters import zeebe
 from processes.bridge import BRIDGE_WORKER, Bridge, run_zeebe_job
 from processes.engine import service
@@ -27,6 +27,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def bridged(transactional_db: None, settings) -> Iterator[Any]:
     """A gateway, the Zeebe adapter on it, Celery eager; ``bridged(types)`` starts a bridge."""
     reset_caches()
+    # Only the bridge hands jobs to Celery (with a broker configured the embedded engine behind
+    # the gateway would enqueue its own jobs too).
+    dispatching = tasks.enqueue_jobs in service.JOB_KEYS_CREATED_LISTENERS
+    if dispatching:
+        service.JOB_KEYS_CREATED_LISTENERS.remove(tasks.enqueue_jobs)
     gateway = GatewayServer("127.0.0.1:0", recheck_s=0.5).start()
     settings.ZEEBE_ADDRESS = gateway.target
     zeebe._adapter = None
@@ -48,6 +53,8 @@ def bridged(transactional_db: None, settings) -> Iterator[Any]:
         zeebe._adapter.close()
     zeebe._adapter = None
     gateway.stop(grace=0.5)
+    if dispatching:
+        service.JOB_KEYS_CREATED_LISTENERS.append(tasks.enqueue_jobs)
     reset_caches()
 
 
