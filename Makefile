@@ -39,7 +39,7 @@ run: install
 	@echo "Orderly back-office: http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
 	DEMO_VENDOR_SLA_MINUTES=$${DEMO_VENDOR_SLA_MINUTES:-3} $(PY) manage.py serve $(HOST):$(PORT)
 
-test: install
+test: install node_modules/.installed  # zbctl and Camunda's TypeScript clients run in the suite
 	@status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then \
 		echo "pytest selected no tests (PYTEST_ARGS=$$PYTEST_ARGS)"; \

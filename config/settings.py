@@ -192,6 +192,20 @@ ZEEBE_ADDRESS = os.environ.get("ZEEBE_ADDRESS", "127.0.0.1:26500")
 CAMUNDA_REST_ADDRESS = os.environ.get("CAMUNDA_REST_ADDRESS", "http://127.0.0.1:8080/v2")
 CAMUNDA_REST_USERNAME = os.environ.get("CAMUNDA_REST_USERNAME", "")
 CAMUNDA_REST_PASSWORD = os.environ.get("CAMUNDA_REST_PASSWORD", "")
+# The embedded engine's Zeebe gRPC gateway (processes.grpc): `manage.py serve` starts it when an
+# address is set (`manage.py zeebe_gateway` runs it alone); a token makes it require
+# `authorization: Bearer <token>`.
+ZEEBE_GATEWAY_ADDRESS = os.environ.get("ZEEBE_GATEWAY_ADDRESS", "")
+ZEEBE_GATEWAY_TOKEN = os.environ.get("ZEEBE_GATEWAY_TOKEN", "")
+# How the Zeebe adapter and the job bridge reach a cluster: OAuth client credentials (SaaS,
+# self-managed with Identity) over TLS, else plaintext with an optional bearer token.
+ZEEBE_CLIENT_ID = os.environ.get("ZEEBE_CLIENT_ID", "")
+ZEEBE_CLIENT_SECRET = os.environ.get("ZEEBE_CLIENT_SECRET", "")
+ZEEBE_AUTHORIZATION_SERVER_URL = os.environ.get(
+    "ZEEBE_AUTHORIZATION_SERVER_URL", "https://login.cloud.camunda.io/oauth/token"
+)
+ZEEBE_TOKEN_AUDIENCE = os.environ.get("ZEEBE_TOKEN_AUDIENCE", "")
+ZEEBE_TOKEN = os.environ.get("ZEEBE_TOKEN", "")
 
 # Celery: no broker configured means jobs run in-process (the `make run` default).
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

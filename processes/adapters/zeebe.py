@@ -54,9 +54,9 @@ class ZeebeAdapter:
                 self._loop = loop
 
                 async def make_client() -> Any:
-                    from pyzeebe import ZeebeClient, create_insecure_channel
+                    from pyzeebe import ZeebeClient
 
-                    return ZeebeClient(create_insecure_channel(grpc_address=self.address))
+                    return ZeebeClient(make_channel(self.address))
 
                 self._client = asyncio.run_coroutine_threadsafe(make_client(), loop).result()
             return self._loop, self._client
@@ -105,6 +105,82 @@ class ZeebeAdapter:
 
     def cancel(self, process_instance_key: int) -> None:
         self._run(lambda client: client.cancel_process_instance(int(process_instance_key)))
+
+    # ------------------------------------------------------------------ jobs (the bridge)
+    # pyzeebe's ZeebeClient has no job commands (its worker's JobController has); the same
+    # gRPC calls are made here through the client's gateway adapter, by job key.
+    def complete_job(self, job_key: int, variables: dict[str, Any]) -> None:
+        self._run(lambda client: client.zeebe_adapter.complete_job(int(job_key), variables))
+
+    def fail_job(self, job_key: int, retries: int, message: str, retry_backoff_ms: int) -> None:
+        self._run(
+            lambda client: client.zeebe_adapter.fail_job(
+                int(job_key), retries, message, retry_backoff_ms, {}
+            )
+        )
+
+    def throw_error(
+        self, job_key: int, error_code: str, message: str, variables: dict[str, Any]
+    ) -> None:
+        self._run(
+            lambda client: client.zeebe_adapter.throw_error(
+                int(job_key), message, variables, error_code=error_code
+            )
+        )
+
+    def update_job_timeout(self, job_key: int, timeout_ms: int) -> None:
+        self._run(
+            lambda client: client.zeebe_adapter.update_job_timeout(int(job_key), int(timeout_ms))
+        )
+
+
+def make_channel(address: str) -> Any:
+    """A gRPC channel to a Zeebe gateway, as configured.
+
+    ``ZEEBE_CLIENT_ID`` set: OAuth client credentials (Camunda 8 SaaS or self-managed with
+    Identity), with ``ZEEBE_CLIENT_SECRET``, ``ZEEBE_AUTHORIZATION_SERVER_URL`` and
+    ``ZEEBE_TOKEN_AUDIENCE``, over TLS. Else plaintext, carrying ``ZEEBE_TOKEN`` as a bearer
+    token when it is set (the embedded engine's gateway with ``ZEEBE_GATEWAY_TOKEN``). Must be
+    called on the event loop that will use the channel.
+    """
+    from django.conf import settings
+    from pyzeebe import create_insecure_channel, create_oauth2_client_credentials_channel
+
+    client_id = getattr(settings, "ZEEBE_CLIENT_ID", "")
+    if client_id:
+        return create_oauth2_client_credentials_channel(
+            grpc_address=address,
+            client_id=client_id,
+            client_secret=getattr(settings, "ZEEBE_CLIENT_SECRET", ""),
+            authorization_server=getattr(settings, "ZEEBE_AUTHORIZATION_SERVER_URL", ""),
+            audience=getattr(settings, "ZEEBE_TOKEN_AUDIENCE", "") or None,
+            scope=None,
+        )
+    token = getattr(settings, "ZEEBE_TOKEN", "")
+    if not token:
+        return create_insecure_channel(grpc_address=address)
+    import grpc
+
+    return grpc.aio.insecure_channel(address, interceptors=_bearer_interceptors(token))
+
+
+def _bearer_interceptors(token: str) -> list[Any]:
+    import grpc
+
+    metadata = (("authorization", f"Bearer {token}"),)
+
+    def with_token(details: Any) -> Any:
+        return details._replace(metadata=tuple(details.metadata or ()) + metadata)
+
+    class UnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):
+        async def intercept_unary_unary(self, continuation, details, request):
+            return await continuation(with_token(details), request)
+
+    class UnaryStream(grpc.aio.UnaryStreamClientInterceptor):
+        async def intercept_unary_stream(self, continuation, details, request):
+            return await continuation(with_token(details), request)
+
+    return [UnaryUnary(), UnaryStream()]
 
 
 _adapter: ZeebeAdapter | None = None
@@ -166,6 +242,24 @@ def publish_message(
 
 def cancel(process_instance_key: int, user: Any = None) -> None:
     adapter().cancel(process_instance_key)
+
+
+def complete_job(job_key: int, variables: dict[str, Any] | None = None) -> None:
+    adapter().complete_job(job_key, variables or {})
+
+
+def fail_job(job_key: int, retries: int, message: str, retry_backoff_ms: int = 0) -> None:
+    adapter().fail_job(job_key, retries, message, retry_backoff_ms)
+
+
+def throw_job_error(
+    job_key: int, error_code: str, message: str = "", variables: dict[str, Any] | None = None
+) -> None:
+    adapter().throw_error(job_key, error_code, message, variables or {})
+
+
+def extend_job_timeout(job_key: int, timeout_ms: int) -> None:
+    adapter().update_job_timeout(job_key, timeout_ms)
 
 
 # ------------------------------------------------------------------------------ REST v2
@@ -865,6 +959,8 @@ def latest_instances(definition_key: int, limit: int) -> list[Any]:
 def _grpc_rejection(error: Exception) -> str:
     """pyzeebe's error classes as Camunda's rejection names."""
     name = type(error).__name__
+    if "AlreadyDeactivated" in name:
+        return "INVALID_STATE"
     if "NotFound" in name:
         return "NOT_FOUND"
     if "AlreadyExists" in name:

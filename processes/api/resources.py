@@ -21,6 +21,7 @@ from processes.models import (
 )
 
 from .base import format_date, key_text
+from .cluster import root_key, root_of
 from .errors import ValidationFailed
 from .search import Field, SearchSpec, field_q, json_text, matches, variable_filter_items
 
@@ -148,6 +149,9 @@ def render_process_instance(root: ElementInstance) -> dict[str, Any]:
         "tenantId": root.tenant_id,
         "parentProcessInstanceKey": key_text(root.parent_process_instance_key),
         "parentElementInstanceKey": key_text(root.parent_element_instance_key),
+        "rootProcessInstanceKey": root_key(root.key, root.parent_process_instance_key),
+        "suspendedDate": None,
+        "businessId": None,
         "tags": [],
     }
 
@@ -285,6 +289,7 @@ def render_element_instance(ei: ElementInstance) -> dict[str, Any]:
         "startDate": format_date(ei.started_at),
         "endDate": format_date(ei.ended_at),
         "incidentKey": key_text(getattr(ei, "incident_key", None)),
+        "rootProcessInstanceKey": root_of(ei.process_instance_key),
     }
 
 
@@ -372,6 +377,9 @@ def render_user_task(task: UserTask) -> dict[str, Any]:
         "externalFormReference": task.form_key or None,
         "customHeaders": {k: str(v) for k, v in (task.custom_headers or {}).items()},
         "priority": task.priority,
+        "rootProcessInstanceKey": root_of(task.process_instance_key),
+        "businessId": None,
+        "tags": [],
     }
 
 
@@ -451,6 +459,7 @@ def render_incident(incident: Incident) -> dict[str, Any]:
         "creationTime": format_date(incident.created_at),
         "state": incident.state,
         "tenantId": incident.tenant_id,
+        "rootProcessInstanceKey": root_of(incident.process_instance_key),
     }
 
 
@@ -501,6 +510,7 @@ def render_variable(variable: Variable, *, truncate: bool | None = None) -> dict
         "value": text,
         "scopeKey": key_text(variable.scope_key),
         "processInstanceKey": key_text(variable.process_instance_key),
+        "rootProcessInstanceKey": root_of(variable.process_instance_key),
         "tenantId": variable.tenant_id,
     }
     if truncate is not None:

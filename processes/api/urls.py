@@ -4,11 +4,27 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import cluster, views
 
 app_name = "engine_api"
 
 urlpatterns = [
+    path("topology", cluster.TopologyView.as_view(), name="topology"),
+    path(
+        "process-definitions/search",
+        cluster.ProcessDefinitionSearchView.as_view(),
+        name="process-definition-search",
+    ),
+    path(
+        "process-definitions/<str:key>",
+        cluster.ProcessDefinitionView.as_view(),
+        name="process-definition",
+    ),
+    path(
+        "process-definitions/<str:key>/xml",
+        cluster.ProcessDefinitionXmlView.as_view(),
+        name="process-definition-xml",
+    ),
     path("deployments", views.DeploymentsView.as_view(), name="deployments"),
     path("process-instances", views.ProcessInstancesView.as_view(), name="process-instances"),
     path(
@@ -53,6 +69,7 @@ urlpatterns = [
         "messages/correlation", views.MessageCorrelationView.as_view(), name="message-correlation"
     ),
     path("jobs/activation", views.JobActivationView.as_view(), name="job-activation"),
+    path("jobs/search", cluster.JobSearchView.as_view(), name="job-search"),
     path("jobs/<str:key>", views.JobView.as_view(), name="job"),
     path("jobs/<str:key>/completion", views.JobCompletionView.as_view(), name="job-completion"),
     path("jobs/<str:key>/failure", views.JobFailureView.as_view(), name="job-failure"),

@@ -9,9 +9,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,71 +35,16 @@ from .base import (
     parse_key,
 )
 from .errors import (
-    PROBLEM_CONTENT_TYPE,
     ApiError,
-    ProblemSerializer,
     ValidationFailed,
     not_found,
 )
+from .openapi import NO_CONTENT, _schema
 from .search import search
 
-NO_CONTENT = 204
 POLL_INTERVAL = 0.05
 MAX_REQUEST_TIMEOUT_MS = 10_000
 AWAIT_COMPLETION_DEFAULT_MS = 10_000
-
-TAG = ["Camunda REST v2"]
-
-
-class DeploymentForm(serializers.Serializer):
-    resources = serializers.ListField(child=serializers.FileField())
-    tenantId = serializers.CharField(required=False)
-
-
-PROBLEM_TITLES = {
-    400: "Invalid request (INVALID_ARGUMENT, or a body that is not strict JSON).",
-    401: "Not authenticated.",
-    403: "Not allowed to use the engine API (or the clock is not controlled).",
-    404: "No such resource.",
-    409: "The resource is not in a state that allows this (INVALID_STATE, ALREADY_EXISTS).",
-    413: "The request body is too large.",
-    415: "The request body is not of a supported media type.",
-    503: "The engine's database is unavailable; try again.",
-    504: "The process instance did not complete within the request timeout.",
-}
-
-
-def _schema(
-    operation_id: str,
-    *,
-    body: str | None = "json",
-    ok: int = 200,
-    errors: tuple[int, ...] = (),
-) -> Any:
-    """The operation's OpenAPI metadata: its body, its success answer and its problems.
-
-    ``body`` is ``"json"`` (an object, read by ``EngineApiView.json_body``), ``"multipart"`` or
-    None; ``ok`` is 200 (a JSON object) or 204 (no body). Every operation may answer 400, 401,
-    403 and 503 problems; operations with a body also 413 and 415.
-    """
-    statuses = {400, 401, 403, 503, *errors}
-    if body is not None:
-        statuses |= {413, 415}
-    responses: dict[Any, Any] = {
-        (status, PROBLEM_CONTENT_TYPE): OpenApiResponse(ProblemSerializer, PROBLEM_TITLES[status])
-        for status in sorted(statuses)
-    }
-    if ok == NO_CONTENT:
-        responses[NO_CONTENT] = OpenApiResponse(description="Done; no body.")
-    else:
-        responses[ok] = OpenApiResponse(OpenApiTypes.OBJECT, "The result, as Camunda writes it.")
-    if body == "json":
-        request: Any = {"application/json": OpenApiTypes.OBJECT}
-    elif body == "multipart":
-        request = {"multipart/form-data": DeploymentForm}
-    else:
-        request = None
-    return extend_schema(tags=TAG, operation_id=operation_id, request=request, responses=responses)
 
 
 def _no_content() -> Response:
@@ -140,7 +82,12 @@ class DeploymentsView(EngineApiView):
                             "resourceName": item.definition.resource_name,
                             "tenantId": item.definition.tenant_id,
                             "processDefinitionKey": key_text(item.definition.key),
-                        }
+                        },
+                        # only processes deploy here; Camunda sends the other kinds as null
+                        "decisionDefinition": None,
+                        "decisionRequirements": None,
+                        "form": None,
+                        "resource": None,
                     }
                     for item in deployed
                 ],
@@ -212,6 +159,7 @@ class ProcessInstancesView(EngineApiView):
                 "tenantId": definition.tenant_id,
                 "variables": result_variables,
                 "tags": [],
+                "businessId": None,
             }
         )
 
@@ -460,6 +408,11 @@ def _activated_job(item: service.ActivatedJob) -> dict[str, Any]:
         "kind": "BPMN_ELEMENT",
         "listenerEventType": "UNSPECIFIED",
         "tags": [],
+        "physicalTenantId": job.tenant_id,
+        "rootProcessInstanceKey": res.root_of(job.process_instance_key),
+        "businessId": None,
+        "userTask": None,
+        "priority": 0,
     }
 
 

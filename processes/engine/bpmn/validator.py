@@ -6,7 +6,7 @@ supports.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from processes.engine import timers
 
@@ -26,8 +26,94 @@ if TYPE_CHECKING:
 
 def validate(models: list[ProcessModel], parser: _Parser) -> None:
     """Deployment-time validation; appends every problem found to `parser.problems`."""
+    checked: set[tuple[str | None, str]] = set()
     for model in models:
-        _Validator(model, parser).run()
+        validator = _Validator(model, parser)
+        validator.run()
+        checked |= validator.feel_checked
+    check_document_expressions(parser, checked)
+
+
+# ---------------------------------------------------------------------------------- FEEL
+# Zeebe parses every expression of a model at deployment and refuses the resource when one does
+# not parse (https://docs.camunda.io/docs/components/concepts/expressions/). Beyond the
+# expressions the model reads, every ``=``-prefixed attribute of a Zeebe extension element and of
+# the BPMN elements whose values may be expressions is parsed here too.
+_ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+_BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+_STATIC_ZEEBE = frozenset({"header", "property"})  # task headers and properties are plain text
+_BPMN_EXPRESSION_ATTRIBUTES = {
+    "message": ("name",),
+    "error": ("errorCode",),
+    "escalation": ("escalationCode",),
+    "signal": ("name",),
+}
+_BPMN_EXPRESSION_TEXT = frozenset(
+    {"conditionExpression", "completionCondition", "timeDate", "timeDuration", "timeCycle"}
+)
+
+
+def feel_syntax_problem(expression: str) -> str | None:
+    """Why ``expression`` (without its ``=``) does not parse as FEEL, or None when it does.
+
+    Besides the grammar, a comparison or arithmetic operand may not itself be a comparison test:
+    ``amount >> 3`` reads as ``amount > (> 3)`` to a grammar that allows unary tests inside
+    expressions, but FEEL has no such expression and Zeebe refuses it.
+    """
+    from lark import Tree
+
+    from processes.feel import FeelError, check_syntax
+    from processes.feel.grammar import get_parser
+
+    try:
+        check_syntax(expression)
+    except FeelError as error:
+        return str(error)
+    tree = get_parser().parse(expression, start="start")
+    for node in tree.iter_subtrees():
+        if node.data not in ("compare", "arith", "neg"):
+            continue
+        for child in node.children:
+            if isinstance(child, Tree) and child.data == "cmp_test":
+                return (
+                    f"failed to parse expression '{expression}': an operator is followed by a "
+                    "comparison"
+                )
+    return None
+
+
+def check_document_expressions(parser: _Parser, checked: set[tuple[str | None, str]]) -> None:
+    """Parse the ``=``-prefixed values of the document the models did not read."""
+
+    seen = {raw for _owner, raw in checked}
+
+    def visit(node: Any, owner: str | None) -> None:
+        tag = node.tag if isinstance(node.tag, str) else ""
+        ns, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+        owner = node.get("id") or owner
+        values: list[tuple[str, str]] = []
+        if ns == _ZEEBE_NS and local not in _STATIC_ZEEBE:
+            values = [(f"zeebe:{local} attribute '{k}'", v) for k, v in node.attrib.items()]
+        elif ns == _BPMN_NS:
+            values = [
+                (f"{local} attribute '{k}'", node.get(k))
+                for k in _BPMN_EXPRESSION_ATTRIBUTES.get(local, ())
+                if node.get(k) is not None
+            ]
+            if local in _BPMN_EXPRESSION_TEXT and node.text:
+                values.append((local, node.text.strip()))
+        for what, raw in values:
+            raw = raw.strip()
+            if not raw.startswith("=") or raw in seen:
+                continue
+            seen.add(raw)
+            problem = feel_syntax_problem(raw[1:])
+            if problem is not None:
+                parser.problem(owner, f"FEEL syntax error in {what} '{raw}': {problem}")
+        for child in node:
+            visit(child, owner)
+
+    visit(parser.root, None)
 
 
 _JOB_TASKS = frozenset(
@@ -54,6 +140,7 @@ class _Validator:
         self.problem = parser.problem
         self.flow_scope = parser.flow_scope
         self.unsupported = parser.unsupported_ids
+        self.feel_checked: set[tuple[str | None, str]] = set()
 
     def run(self) -> None:
         self.check_flows()
@@ -428,15 +515,14 @@ class _Validator:
                 self.problem(host, "activity has more than one compensation boundary event")
 
     def check_feel(self) -> None:
-        from processes.feel import FeelError, check_syntax
-
         for element_id, what, raw in iter_feel_points(self.model):
-            if not raw.startswith("="):
+            raw = raw.strip()
+            if not raw.startswith("=") or (element_id, raw) in self.feel_checked:
                 continue
-            try:
-                check_syntax(raw[1:])
-            except FeelError as exc:
-                self.problem(element_id, f"FEEL syntax error in {what} '{raw}': {exc}")
+            self.feel_checked.add((element_id, raw))
+            problem = feel_syntax_problem(raw[1:])
+            if problem is not None:
+                self.problem(element_id, f"FEEL syntax error in {what} '{raw}': {problem}")
 
 
 def _pretty(kind: str) -> str:

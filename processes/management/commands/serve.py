@@ -35,6 +35,13 @@ class Command(BaseCommand):
 
             pool = start_inprocess_workers(options["workers"])
             self.stdout.write(f"In-process job workers: {pool.threads} threads and a ticker")
+        gateway = None
+        if settings.ZEEBE_GATEWAY_ADDRESS and settings.PROCESS_ENGINE == "embedded":
+            from processes.grpc.server import from_settings
+
+            # The in-process workers' ticker fires timers when it runs; else the gateway's.
+            gateway = from_settings(ticker=pool is None).start()
+            self.stdout.write(f"Zeebe gRPC gateway on {gateway.target}")
         simulator = None
         if options["simulator"]:
             from orders.simulator import start_simulator
@@ -49,6 +56,8 @@ class Command(BaseCommand):
                 from orders.simulator import stop_simulator
 
                 stop_simulator()
+            if gateway is not None:
+                gateway.stop()
             if pool is not None:
                 from processes.workers import stop_inprocess_workers
 
