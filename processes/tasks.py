@@ -43,9 +43,13 @@ def _queue_options() -> dict[str, Any]:
     retry_backoff_max=30,
     max_retries=5,
 )
-def run_job(job_key: int) -> str | None:
-    """Activate the job ``job_key`` (if it is still activatable) and run its handler."""
-    return jobs.execute_job(int(job_key), worker=f"celery:{run_job.request.hostname or ''}")
+def run_job(job_key: int, job_type: str | None = None) -> str | None:
+    """Activate the job ``job_key`` (if it is still activatable) and run its handler.
+
+    ``job_type`` (sent by ``enqueue_jobs``) lets the worker activate at once, without reading
+    the job first; messages without it are still served."""
+    worker = f"celery:{run_job.request.hostname or ''}"
+    return jobs.execute_job(int(job_key), worker=worker, job_type=job_type)
 
 
 def enqueue_jobs(job_keys: dict[int, str]) -> int:
@@ -55,7 +59,7 @@ def enqueue_jobs(job_keys: dict[int, str]) -> int:
     for job_key, job_type in job_keys.items():
         if jobs.spec_for(job_type) is None:
             continue
-        run_job.apply_async((job_key,), **options)
+        run_job.apply_async((job_key, job_type), **options)
         sent += 1
     return sent
 
