@@ -89,6 +89,22 @@ def lock_instance(process_instance_key: int, intent: str, what: str) -> ElementI
     return root
 
 
+def open_locked_run(
+    ctx: CommandContext, process_instance_key: int, intent: str, what: str
+) -> InstanceRun:
+    """``lock_instance`` and ``open_run`` in one round trip (the store locks, then reads)."""
+    root, rows = ctx.store.lock_and_load(process_instance_key)
+    if root is None:
+        raise Rejection(
+            "NOT_FOUND",
+            intent,
+            f"Expected to {what} process instance with key '{process_instance_key}', "
+            "but no such process instance was found",
+        )
+    definition = definition_by_key(root.definition_id)
+    return InstanceRun(ctx, root, definition, model_of(definition), rows=rows)
+
+
 def open_run(ctx: CommandContext, root: ElementInstance) -> InstanceRun:
     definition = definition_by_key(root.definition_id)
     return InstanceRun(ctx, root, definition, model_of(definition))
@@ -726,12 +742,12 @@ def _correlate_message(ctx: CommandContext, message: Message, *, again: bool = F
             continue
         for sub in candidates:
             try:
-                root = lock_instance(sub.process_instance_key, "CORRELATE", "correlate to")
+                run = open_locked_run(ctx, sub.process_instance_key, "CORRELATE", "correlate to")
             except Rejection:
                 continue
+            root = run.root
             if root.state != ElementInstance.ACTIVE:
                 continue
-            run = open_run(ctx, root)
             if run.correlate(sub, message.key, message.variables):
                 finish_run(run)
                 served.add(process_id)

@@ -142,6 +142,11 @@ class Store:
             .first()
         )
 
+    def lock_and_load(self, key: int) -> tuple[ElementInstance | None, ActiveRows | None]:
+        """Lock an instance's root (``lock_root``) and read its rows (``load_instance``)."""
+        root = self.lock_root(key)
+        return (root, self.load_instance(root.key)) if root is not None else (None, None)
+
     def try_lock_root(self, key: int, *, wait: bool) -> ElementInstance | None:
         """The root of ``key``; without ``wait`` ``None`` when another transaction holds it.
 

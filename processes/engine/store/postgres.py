@@ -117,6 +117,26 @@ class PostgresStore(Store):
         )
         return rows[0] if rows else None
 
+    def lock_and_load(self, key: int) -> tuple[ElementInstance | None, ActiveRows | None]:
+        """One round trip: the reads run after the lock (in order), so they see the rows the
+        last holder of the lock committed."""
+        lock = (
+            sql.select_sql(ElementInstance)
+            + '"key" = %s AND "element_type" = \'PROCESS\' FOR UPDATE'
+        )
+        reads = [
+            (sql.select_sql(model) + where, params)
+            for model, where, params in active_rows("%s", [key])
+        ]
+        results = sql.fetch_many([(lock, [key]), *reads])
+        fields = sql.fields_of(ElementInstance)
+        roots = sql.from_rows(ElementInstance, fields, results[0])
+        if not roots:
+            return None, None
+        active = sql.from_rows(ElementInstance, fields, results[1])
+        stored = sql.from_rows(Variable, sql.fields_of(Variable), results[2])
+        return roots[0], (active, stored)
+
     def try_lock_root(self, key: int, *, wait: bool) -> ElementInstance | None:
         query = ElementInstance.objects.filter(key=key, element_type="PROCESS")
         return query.select_for_update(skip_locked=not wait).first()

@@ -128,3 +128,43 @@ def test_start_activation_and_completion_take_two_round_trips_each(postgres, pro
     assert instance.state == "ACTIVE"
     [next_job] = service.activate_jobs("rt-b", worker="t", max_jobs=1)
     assert next_job.job.process_instance_key == instance.key
+
+
+CATCH = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="D" targetNamespace="http://t">
+  <bpmn:message id="M" name="rt-msg"><bpmn:extensionElements>
+    <zeebe:subscription correlationKey="=ref"/></bpmn:extensionElements></bpmn:message>
+  <bpmn:process id="rt-catch" isExecutable="true">
+    <bpmn:startEvent id="s"/>
+    <bpmn:intermediateCatchEvent id="wait"><bpmn:messageEventDefinition messageRef="M"/>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:endEvent id="e"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="wait"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_publication_is_one_transaction_in_three_round_trips(postgres, process):
+    """Begin, write the message and find the subscription; lock and read the instance; write
+    and commit. A second transaction (a look again after the commit) would take two more."""
+    process.deploy(CATCH)
+    warm = service.create_instance(process_id="rt-catch", variables={"ref": "warm"})
+    service.publish_message("rt-msg", "warm", ttl_ms=60_000)
+    warm.refresh_from_db()
+    assert warm.state == "COMPLETED"
+    instance = service.create_instance(process_id="rt-catch", variables={"ref": "r-1"})
+    connection.ensure_connection()
+    with keys._lock:
+        keys._limit = keys._next
+    keys.KeyAllocator().next()
+
+    with _round_trips() as publication:
+        _key, correlated = service.publish_message("rt-msg", "r-1", ttl_ms=60_000)
+
+    assert correlated == [instance.key]
+    assert len(publication) == 3, publication
+    instance.refresh_from_db()
+    assert instance.state == "COMPLETED"
