@@ -103,20 +103,18 @@ def command() -> Iterator[None]:
             with batch():
                 yield
             return
-        import psycopg
-
         # psycopg begins a transaction (and waits for the answer) before the first statement
-        # when its connection is not in autocommit; the block sends its own BEGIN instead, so
-        # the driver is told it is in autocommit until the block ends.
+        # when its connection is not in autocommit; the block queues its own BEGIN instead (as
+        # psycopg queues its own commands in a pipeline), so the driver is told it is in
+        # autocommit until the block ends.
         with connection.wrap_database_errors, raw.pipeline():
             raw._autocommit = True
             try:
-                with psycopg.Cursor(raw) as begin:
-                    begin.execute("BEGIN")
+                raw.wait(raw._exec_command(b"BEGIN"))
                 yield
                 if not connection.needs_rollback:
-                    with psycopg.Cursor(raw) as commit:
-                        commit.execute("COMMIT")  # sent with the writes when the pipeline ends
+                    # Sent with the writes when the pipeline ends.
+                    raw.wait(raw._exec_command(b"COMMIT"))
             finally:
                 raw._autocommit = False
 

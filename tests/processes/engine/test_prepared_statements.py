@@ -52,7 +52,7 @@ def _run_one(n: int) -> None:
 # What psycopg waits on without waiting for the server: queueing a statement in a pipeline
 # (sent without waiting for its answer), entering the outermost pipeline, and changing the
 # autocommit flag or committing while no transaction is open (no statement is sent then).
-QUEUED = {"BaseCursor._execute_gen"}
+QUEUED = {"BaseCursor._execute_gen", "BaseConnection._exec_command"}
 LOCAL = {"BaseConnection._set_autocommit_gen"}
 IDLE_ONLY = {"BaseConnection._commit_gen", "BaseConnection._rollback_gen"}
 
