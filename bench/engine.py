@@ -35,14 +35,21 @@ from pathlib import Path
 
 from processes.jobs import Job, job_handler
 
+try:
+    from bench import ceiling
+except ImportError:  # run as a script: bench/ is the script's folder
+    import ceiling  # type: ignore[no-redef]
+
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT_MS = 120_000
 ROW_TYPES = [f"bench-step-{i}" for i in range(10)]
 MI_TYPE = "bench-branch"
-PG_BENCH_DB = "orderly_bench"
+PG_BENCH_DB = os.environ.get("BENCH_DB", "orderly_bench")
+JOBS_PER_INSTANCE = {"row10": 10, "mi3": 3}
 
 
 LATENCIES_MS: list[float] = []
+ACTIVATIONS: list[int] = []  # jobs per activation command (a poll that finds none counts too)
 _instrumented = threading.Lock()
 
 
@@ -73,11 +80,35 @@ def _instrument() -> None:
                 sink.write(f"{elapsed:.3f}\n")
 
         service.complete_job = timed
+        activate = service.activate_jobs
+        activations = (
+            open(Path(folder) / f"act-{os.getpid()}.txt", "a", buffering=1) if folder else None  # noqa: SIM115
+        )
+
+        def counted(*args: object, **kwargs: object) -> list:
+            activated = activate(*args, **kwargs)  # type: ignore[arg-type]
+            ACTIVATIONS.append(len(activated))
+            if activations is not None:
+                activations.write(f"{len(activated)}\n")
+            return activated
+
+        service.activate_jobs = counted
         _instrument.done = True
+
+
+def _instrument_celery_worker(**_kwargs: object) -> None:
+    _instrument()  # before the first activation, so that every one is counted
 
 
 for _job_type in [*ROW_TYPES, MI_TYPE]:
     job_handler(_job_type, timeout_ms=TIMEOUT_MS)(_noop)
+
+try:  # Celery workers load this module (``-I``): count from their first activation on
+    from celery.signals import worker_ready
+
+    worker_ready.connect(_instrument_celery_worker, weak=False)
+except ImportError:  # pragma: no cover - Celery is a dependency
+    pass
 
 HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<bpmn:definitions '
@@ -137,8 +168,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
+def _drain(folder: str | None, prefix: str) -> list[str]:
+    """Lines the worker processes appended to ``<prefix>-<pid>.txt`` since the last drain."""
+    lines: list[str] = []
+    if folder:
+        for path in Path(folder).glob(f"{prefix}-*.txt"):
+            lines += path.read_text().split()
+            path.write_text("")  # the worker keeps appending to it for the next configuration
+    return lines
+
+
 def measure(
-    config: str, instances: int, workers: str, threads: int, clients: int
+    config: str, instances: int, workers: str, threads: int, clients: int, *, external: bool
 ) -> dict[str, object]:
     import datetime as dt
 
@@ -152,8 +193,17 @@ def measure(
     process_id, xml_of, _types = CONFIGS[config]
     _key, deployed = service.deploy([(f"{process_id}.bpmn", xml_of())])
     definition_key = deployed[0].definition.key
-    pool = WorkerPool(threads, name="bench").start() if workers == "inprocess" else None
+    postgres = connection.vendor == "postgresql"
+    folder = os.environ.get("BENCH_LATENCY_DIR")
+    _drain(folder, "lat")
+    _drain(folder, "act")
+    if postgres:
+        with connection.cursor() as cursor:
+            transactions_before = ceiling.settled_transactions(cursor, quiet_s=0.6)
+    run_pool = workers == "inprocess" and not external
+    pool = WorkerPool(threads, name="bench").start() if run_pool else None
     LATENCIES_MS.clear()
+    ACTIVATIONS.clear()
     started = clock.now()
     keys: list[int] = []
 
@@ -192,20 +242,29 @@ def measure(
             pool.stop()
     ended = roots.aggregate(last=Max("ended_at"))["last"] or clock.now()
     elapsed = max((ended - started).total_seconds(), 1e-6)
+    server_transactions = 0
+    if postgres:
+        with connection.cursor() as cursor:
+            after = ceiling.settled_transactions(cursor, at_least_s=11.0 if external else 0.0)
+        server_transactions = after - transactions_before
     records = Record.objects.filter(process_instance_key__in=keys)
     flow_nodes = (
         records.filter(value_type="PROCESS_INSTANCE", intent="ELEMENT_COMPLETED")
         .exclude(element_type="PROCESS")
         .count()
     )
-    job_count = records.filter(value_type="JOB", intent="COMPLETED").count()
+    job_records = records.filter(value_type="JOB", intent="COMPLETED")
+    job_count = job_records.count()
+    distinct_jobs = job_records.values("key").distinct().count()
+    expected_jobs = instances * JOBS_PER_INSTANCE[config]
+    completed_rows = Job.objects.filter(process_instance_key__in=keys, state="COMPLETED").count()
     completed = roots.filter(state="COMPLETED").count()
-    latencies = list(LATENCIES_MS)
-    folder = os.environ.get("BENCH_LATENCY_DIR")
-    if folder:
-        for path in Path(folder).glob("lat-*.txt"):
-            latencies += [float(line) for line in path.read_text().split()]
-            path.write_text("")  # the worker keeps appending to it for the next configuration
+    latencies = list(LATENCIES_MS) + [float(line) for line in _drain(folder, "lat")]
+    activations = list(ACTIVATIONS) + [int(line) for line in _drain(folder, "act")]
+    publications = instances * 3 if config == "mi3" else 0
+    # Commands: starts, publications, activations (polls that found nothing included) and
+    # completions; each is one server transaction.
+    commands = len(keys) + publications + len(activations) + job_count
     lags = [
         ((deadline_at - dt.timedelta(milliseconds=TIMEOUT_MS)) - created).total_seconds() * 1000
         for created, deadline_at in Job.objects.filter(
@@ -221,12 +280,19 @@ def measure(
         "jobs_per_s": round(job_count / elapsed, 1),
         "p50_ms": round(percentile(latencies, 0.5), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
+        "commands_per_s": round(commands / elapsed, 1),
+        "server_transactions_per_s": round(server_transactions / elapsed, 1),
+        "jobs_expected": expected_jobs,
+        "jobs_completed": job_count,
+        "jobs_doubled": job_count - distinct_jobs,
+        "jobs_ok": job_count == distinct_jobs == completed_rows == expected_jobs,
         "_detail": (
             f"{clients} clients, "
             + (f"{threads} worker threads, " if workers == "inprocess" else "")
             + f"{completed}/{instances} instances in {elapsed:.2f} s, {len(latencies)} completions "
-            f"timed; activation lag p50 {percentile(lags, 0.5):.1f} ms, "
-            f"p99 {percentile(lags, 0.99):.1f} ms"
+            f"timed; {len(activations)} activations ({sum(activations)} jobs); activation lag "
+            f"p50 {percentile(lags, 0.5):.1f} ms, p99 {percentile(lags, 0.99):.1f} ms; jobs "
+            f"{job_count} completed of {expected_jobs}, {job_count - distinct_jobs} twice"
         ),
     }
 
@@ -238,37 +304,93 @@ def child(args: argparse.Namespace) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
 
     call_command("migrate", verbosity=0)
+    _instrument()
+    postgres = connection.vendor == "postgresql"
+    ceiling_url = os.environ.get("BENCH_CEILING_URL") if postgres else None
     for config in args.configs:
+        before = after = 0.0
+        if ceiling_url:
+            before = ceiling.measure(ceiling_url, args.ceiling_seconds, args.clients)
         result = measure(
-            config, args.instances[config], args.worker_mode, args.threads, args.clients
+            config,
+            args.instances[config],
+            args.worker_mode,
+            args.threads,
+            args.clients,
+            external=args.external_workers,
         )
+        if ceiling_url:
+            after = ceiling.measure(ceiling_url, args.ceiling_seconds, args.clients)
         detail = result.pop("_detail")
+        result["processes"] = args.processes_now
+        ceiling_text = ""
+        if ceiling_url:
+            tps = (before + after) / 2
+            result["ceiling_tps_before"] = round(before, 1)
+            result["ceiling_tps_after"] = round(after, 1)
+            result["ratio"] = round(float(result["commands_per_s"]) / tps, 3) if tps else None
+            server = float(result["server_transactions_per_s"])
+            result["server_ratio"] = round(server / tps, 3) if tps else None
+            ceiling_text = (
+                f"; ceiling {before:.0f} / {after:.0f} tx/s before / after, ratio "
+                f"{result['ratio']} (server transactions {result['server_ratio']})"
+            )
         print(
-            f"# {result['config']} on {result['database']} with {result['workers']} workers: "
-            f"{result['instances_per_s']} instances/s, {result['flow_node_instances_per_s']} "
-            f"flow-node instances/s, {result['jobs_per_s']} jobs/s, p50 {result['p50_ms']} ms, "
-            f"p99 {result['p99_ms']} ms ({detail})",
+            f"# {result['config']} on {result['database']} with {result['workers']} workers"
+            f" x{args.processes_now}: {result['instances_per_s']} instances/s, "
+            f"{result['flow_node_instances_per_s']} flow-node instances/s, {result['jobs_per_s']} "
+            f"jobs/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
+            f"{result['commands_per_s']} commands/s, {result['server_transactions_per_s']} server "
+            f"tx/s{ceiling_text}; jobs {'ok' if result['jobs_ok'] else 'LOST OR DOUBLED'} "
+            f"({detail})",
             flush=True,
         )
         print(json.dumps(result), flush=True)
 
 
+def pool_worker(args: argparse.Namespace) -> None:
+    """One OS process running an in-process ``WorkerPool`` until it is terminated."""
+    import signal
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from processes.workers import WorkerPool
+
+    _instrument()
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    pool = WorkerPool(args.threads, name=f"bench-{os.getpid()}").start()
+    try:
+        stopped.wait()
+    finally:
+        pool.stop()
+
+
 # ---------------------------------------------------------------------------------- driver
-def database_urls(databases: list[str], folder: Path) -> dict[str, str]:
-    urls = {}
+def database_urls(databases: list[str], folder: Path, name: str) -> tuple[dict[str, str], str]:
+    """The bench databases by vendor, and the ceiling's database (PostgreSQL) or ``""``."""
+    urls, ceiling_url = {}, ""
     if "sqlite" in databases:
         urls["sqlite"] = f"sqlite:///{folder / 'bench.sqlite3'}"
     if "postgresql" in databases:
         import psycopg
 
         base = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+        server = base.rsplit("/", 1)[0]
         with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {PG_BENCH_DB}")
-        urls["postgresql"] = base.rsplit("/", 1)[0] + f"/{PG_BENCH_DB}"
-    return urls
+            for database in (name, f"{name}_ceiling"):
+                conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+                conn.execute(f"CREATE DATABASE {database}")
+        urls["postgresql"] = f"{server}/{name}"
+        ceiling_url = f"{server}/{name}_ceiling"
+        method = ceiling.prepare(ceiling_url)
+        print(f"# ceiling: {method} in {name}_ceiling", flush=True)
+    return urls, ceiling_url
 
 
 def main() -> None:
@@ -287,41 +409,96 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="threads starting instances")
     parser.add_argument("--celery-workers", type=int, default=2, help="worker processes")
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        help="run with 1, 2, ... N worker processes (in-process pools each in its own OS "
+        "process, or Celery worker processes) against one database and print the scaling",
+    )
+    parser.add_argument(
+        "--db-name",
+        default=PG_BENCH_DB,
+        help="PostgreSQL database to drop, create and use (BENCH_DB; its ceiling uses "
+        "<name>_ceiling)",
+    )
+    parser.add_argument(
+        "--ceiling-seconds", type=float, default=5.0, help="length of each ceiling measurement"
+    )
+    parser.add_argument(
         "--broker", default=os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/0"
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--pool-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--external-workers", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--processes-now", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--worker-mode", default="inprocess", help=argparse.SUPPRESS)
     args = parser.parse_args()
     defaults = {"row10": 200, "mi3": 200}
-    args.instances = {c: args.instances or defaults[c] for c in CONFIGS}
+    given = args.instances
+    args.instances = {c: given or defaults[c] for c in CONFIGS}
+    args.given_instances = given
     sys.path.insert(0, str(REPO))
+    if args.pool_worker:
+        pool_worker(args)
+        return
     if args.child:
         child(args)
         return
     results: list[str] = []
     with tempfile.TemporaryDirectory() as folder:
-        for url in database_urls(args.databases, Path(folder)).values():
+        urls, ceiling_url = database_urls(args.databases, Path(folder), args.db_name)
+        for vendor, url in urls.items():
             for mode in args.workers:
-                results += run_child(args, url, mode, Path(folder))
+                counts = range(1, args.processes + 1) if args.processes else [0]
+                for count in counts:
+                    results += run_child(
+                        args, url, mode, Path(folder), count, ceiling_url * (vendor != "sqlite")
+                    )
     print("\n".join(results))  # the JSON lines again, together at the end
+    if args.processes:
+        print_scaling([json.loads(line) for line in results])
 
 
-def run_child(args: argparse.Namespace, url: str, mode: str, folder: Path) -> list[str]:
-    """Run one database and worker mode in a child process; its JSON lines."""
+def print_scaling(results: list[dict]) -> None:
+    print("# scaling with worker processes (jobs/s, commands/s, ratio to the ceiling, jobs)")
+    rows: dict[tuple, list[dict]] = {}
+    for result in results:
+        rows.setdefault((result["config"], result["database"], result["workers"]), []).append(
+            result
+        )
+    for (config, database, workers), runs in rows.items():
+        cells = "  ".join(
+            f"{r['processes']}: {r['jobs_per_s']} jobs/s {r['commands_per_s']} cmd/s "
+            f"ratio {r.get('ratio')} {'ok' if r['jobs_ok'] else 'LOST/DOUBLED'}"
+            for r in runs
+        )
+        print(f"# {config} {database} {workers}: {cells}")
+
+
+def run_child(
+    args: argparse.Namespace, url: str, mode: str, folder: Path, processes: int, ceiling_url: str
+) -> list[str]:
+    """Run one database and worker mode in a child process; its JSON lines.
+
+    ``processes``: 0 for the default layout (in-process pool inside the child, or
+    ``--celery-workers`` Celery workers), else that many worker processes.
+    """
     env = {**os.environ, "DATABASE_URL": url, "INPROCESS_WORKERS": "0", "PYTHONPATH": str(REPO)}
     env.pop("CELERY_BROKER_URL", None)
     env.pop("BENCH_LATENCY_DIR", None)
+    env.pop("BENCH_CEILING_URL", None)
+    if ceiling_url:
+        env["BENCH_CEILING_URL"] = ceiling_url
     workers: list[subprocess.Popen] = []
+    latency_dir = folder / f"latency-{uuid.uuid4().hex[:8]}"
+    latency_dir.mkdir()
+    external = mode == "celery" or processes > 0
+    if external:
+        env["BENCH_LATENCY_DIR"] = str(latency_dir)
     if mode == "celery":
         queue = f"orderly-bench-{uuid.uuid4().hex[:8]}"
-        latency_dir = folder / f"latency-{queue}"
-        latency_dir.mkdir()
-        env.update(
-            CELERY_BROKER_URL=args.broker,
-            CELERY_TASK_QUEUE=queue,
-            BENCH_LATENCY_DIR=str(latency_dir),
-        )
-        for index in range(args.celery_workers):
+        env.update(CELERY_BROKER_URL=args.broker, CELERY_TASK_QUEUE=queue)
+        for index in range(processes or args.celery_workers):
             workers.append(
                 subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
                     [
@@ -350,12 +527,32 @@ def run_child(args: argparse.Namespace, url: str, mode: str, folder: Path) -> li
                     env={**env, "PYTHONWARNINGS": "ignore"},  # not the warning about root
                 )
             )
+    elif processes:
+        for _index in range(processes):
+            workers.append(
+                subprocess.Popen(  # noqa: S603
+                    [
+                        sys.executable,
+                        str(Path(__file__)),
+                        "--pool-worker",
+                        "--threads",
+                        str(args.threads),
+                    ],
+                    cwd=REPO,
+                    env=env,
+                )
+            )
     try:
         command = [sys.executable, str(Path(__file__)), "--child", "--worker-mode", mode,
                    "--threads", str(args.threads), "--clients", str(args.clients),
+                   "--ceiling-seconds", str(args.ceiling_seconds),
+                   "--processes-now", str(processes or (args.celery_workers if mode == "celery"
+                                                        else 1)),
                    "--configs", *args.configs]  # fmt: skip
-        if args.instances:
-            command += ["-n", str(max(args.instances.values()))]
+        if external:
+            command.append("--external-workers")
+        if args.given_instances:
+            command += ["-n", str(args.given_instances)]
         lines = []
         with subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True) as run:  # noqa: S603
             for line in run.stdout:

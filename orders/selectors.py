@@ -91,6 +91,99 @@ def order_list(filters: OrderFilters) -> QuerySet[Order]:
     return orders.order_by(*ORDER_SORTS.get(filters.sort, ORDER_SORTS["newest"]))
 
 
+PAGE_SIZE = 25
+
+
+@dataclass
+class OrderPage:
+    """One page of the order list, reached by keyset (the sort values of a neighbouring row),
+    so a deep page costs what the first does; cursors are opaque strings for links."""
+
+    orders: list[Order]
+    count: int
+    next_cursor: str = ""
+    previous_cursor: str = ""
+
+
+def _sort_key(sort: str) -> list[str]:
+    """The ordering of ``sort``: total (ends with a unique column), one direction for all."""
+    return ORDER_SORTS.get(sort, ORDER_SORTS["newest"])
+
+
+def _cursor_of(order: Order, fields: list[str]) -> str:
+    values = []
+    for field in fields:
+        value = getattr(order, field.lstrip("-"))
+        values.append(value.isoformat() if isinstance(value, dt.datetime) else str(value))
+    return "~".join(values)
+
+
+def cursor_of(order: Order, sort: str) -> str:
+    """The cursor of the page that starts right after ``order`` in ``sort``."""
+    return _cursor_of(order, _sort_key(sort))
+
+
+def _parse_cursor(cursor: str, fields: list[str]) -> list[Any] | None:
+    parts = cursor.split("~")
+    if len(parts) != len(fields):
+        return None
+    values: list[Any] = []
+    for field, part in zip(fields, parts, strict=True):
+        name = field.lstrip("-")
+        try:
+            if name == "created_at":
+                values.append(dt.datetime.fromisoformat(part))
+            elif name in ("id", "total_minor"):
+                values.append(int(part))
+            else:
+                values.append(part)
+        except ValueError:
+            return None
+    return values
+
+
+def _beyond(fields: list[str], values: list[Any], *, backwards: bool) -> Any:
+    """Rows after (``backwards``: before) the row with sort values ``values``, as one row
+    comparison ``(a, b) < (x, y)``: an index on the sort columns starts the scan right there
+    (every sort runs all its columns in one direction)."""
+    from django.db.models import F
+    from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
+
+    descending = fields[0].startswith("-") != backwards
+    columns = Tuple(*(F(field.lstrip("-")) for field in fields))
+    return (TupleLessThan if descending else TupleGreaterThan)(columns, list(values))
+
+
+def order_page(
+    orders: QuerySet[Order], sort: str, *, after: str = "", before: str = "", size: int = PAGE_SIZE
+) -> OrderPage:
+    """The page of ``orders`` (``order_list``) after or before a cursor (first page without
+    one): one query for the rows, one for the count."""
+    fields = _sort_key(sort)
+    cursor, backwards = (before, True) if before else (after, False)
+    values = _parse_cursor(cursor, fields) if cursor else None
+    query = orders.order_by(*fields)
+    if values is not None:
+        query = orders.filter(_beyond(fields, values, backwards=backwards))
+        if backwards:
+            reverse = [f[1:] if f.startswith("-") else f"-{f}" for f in fields]
+            query = query.order_by(*reverse)
+        else:
+            query = query.order_by(*fields)
+    rows = list(query[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    if values is not None and backwards:
+        rows.reverse()
+    page = OrderPage(rows, orders.count())
+    if rows:
+        if more or (values is not None and backwards):
+            page.next_cursor = _cursor_of(rows[-1], fields)
+        if values is not None and (not backwards or more):
+            page.previous_cursor = _cursor_of(rows[0], fields)
+    return page
+
+
 def order_rows(orders: list[Order]) -> list[dict[str, Any]]:
     """Each order with what its process is waiting for (five queries for the whole page)."""
     summaries = instance_summaries(o.process_instance_key for o in orders if o.process_instance_key)

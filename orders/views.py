@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -41,14 +40,20 @@ def order_list(request: HttpRequest) -> HttpResponse:
         search=request.GET.get("q", "").strip(),
         sort=request.GET.get("sort", "newest"),
     )
-    page = Paginator(selectors.order_list(filters), 25).get_page(request.GET.get("page"))
+    page = selectors.order_page(
+        selectors.order_list(filters),
+        filters.sort,
+        after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""),
+    )
     query = request.GET.copy()
-    query.pop("page", None)
+    for cursor in ("page", "after", "before"):
+        query.pop(cursor, None)
     return render(
         request,
         "orders/order_list.html",
         {
-            "rows": selectors.order_rows(list(page.object_list)),
+            "rows": selectors.order_rows(page.orders),
             "page": page,
             "filters": filters,
             "statuses": OrderStatus.choices,

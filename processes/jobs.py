@@ -302,7 +302,7 @@ def _report_once(
     return outcome
 
 
-def execute_job(job_key: int, *, worker: str = "celery") -> str | None:
+def execute_job(job_key: int, *, worker: str = "celery", job_type: str | None = None) -> str | None:
     """Activate the one job ``job_key`` and run it; None when it is not activatable (any more).
 
     Used by queue-based workers, which carry job keys: the job may already be done, activated
@@ -315,7 +315,8 @@ def execute_job(job_key: int, *, worker: str = "celery") -> str | None:
 
     if not connection.in_atomic_block:  # a task, not a caller's transaction (tests, eager mode)
         close_old_connections()  # workers keep connections across tasks (CELERY_DB_REUSE_MAX)
-    job_type = JobRow.objects.filter(key=job_key).values_list("type", flat=True).first()
+    if job_type is None:  # the queue message did not say (activation then needs no read)
+        job_type = JobRow.objects.filter(key=job_key).values_list("type", flat=True).first()
     if job_type is None:
         return None
     spec = spec_for(job_type)

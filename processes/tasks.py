@@ -43,9 +43,13 @@ def _queue_options() -> dict[str, Any]:
     retry_backoff_max=30,
     max_retries=5,
 )
-def run_job(job_key: int) -> str | None:
-    """Activate the job ``job_key`` (if it is still activatable) and run its handler."""
-    return jobs.execute_job(int(job_key), worker=f"celery:{run_job.request.hostname or ''}")
+def run_job(job_key: int, job_type: str | None = None) -> str | None:
+    """Activate the job ``job_key`` (if it is still activatable) and run its handler.
+
+    ``job_type`` (sent by ``enqueue_jobs``) lets the worker activate at once, without reading
+    the job first; messages without it are still served."""
+    worker = f"celery:{run_job.request.hostname or ''}"
+    return jobs.execute_job(int(job_key), worker=worker, job_type=job_type)
 
 
 def enqueue_jobs(job_keys: dict[int, str]) -> int:
@@ -60,7 +64,7 @@ def enqueue_jobs(job_keys: dict[int, str]) -> int:
         if jobs.spec_for(job_type) is None:
             continue
         try:
-            run_job.apply_async((job_key,), **options)
+            run_job.apply_async((job_key, job_type), **options)
         except Exception:
             logger.exception("Could not enqueue job %s; the sweep offers it again", job_key)
             break

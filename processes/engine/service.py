@@ -63,7 +63,9 @@ def _after_commit(ctx: CommandContext) -> None:
     types = set(ctx.created_job_types)
     job_keys = dict(ctx.created_job_keys)
     follow_ups = list(ctx.follow_ups)
-    follow_ups += [functools.partial(_recheck_subscription, sub) for sub in ctx.opened_subs]
+    if ctx.opened_subs:
+        again = ctx.store.unserialized(ctx.opened_subs)
+        follow_ups += [functools.partial(_recheck_subscription, sub) for sub in again]
 
     def notify() -> None:
         # The command committed: a failing listener (a broker that is down) must not turn that
@@ -91,6 +93,22 @@ def lock_instance(process_instance_key: int, intent: str, what: str) -> ElementI
             "but no such process instance was found",
         )
     return root
+
+
+def open_locked_run(
+    ctx: CommandContext, process_instance_key: int, intent: str, what: str
+) -> InstanceRun:
+    """``lock_instance`` and ``open_run`` in one round trip (the store locks, then reads)."""
+    root, rows = ctx.store.lock_and_load(process_instance_key)
+    if root is None:
+        raise Rejection(
+            "NOT_FOUND",
+            intent,
+            f"Expected to {what} process instance with key '{process_instance_key}', "
+            "but no such process instance was found",
+        )
+    definition = definition_by_key(root.definition_id)
+    return InstanceRun(ctx, root, definition, model_of(definition), rows=rows)
 
 
 def open_run(ctx: CommandContext, root: ElementInstance) -> InstanceRun:
@@ -224,6 +242,25 @@ def create_instance(
 ) -> ElementInstance:
     """Start an instance at the none start event (or ``start_element_id``); returns its row."""
     variables = _json_object(variables, "CREATE")
+    # Two round trips: begin and the definition lookup; then the writes and the commit.
+    with get_store().command():
+        definition, model, start_element_id = _definition_to_start(
+            process_id, definition_key, version, tenant_id, start_element_id
+        )
+        ctx = CommandContext(clock.now(), actor)
+        root = start_instance_in(
+            ctx, definition, model, variables, start_element_id, business_key, parent
+        )
+    return root
+
+
+def _definition_to_start(
+    process_id: str | None,
+    definition_key: int | None,
+    version: int | None,
+    tenant_id: str,
+    start_element_id: str | None,
+) -> tuple[ProcessDefinition, ProcessModel, str]:
     if definition_key is not None:
         definition = ProcessDefinition.objects.filter(key=definition_key).first()
         if definition is None:
@@ -256,12 +293,7 @@ def create_instance(
                 f"such event in process '{model.id}'",
             )
         start_element_id = starts[0]
-    with transaction.atomic():
-        ctx = CommandContext(clock.now(), actor)
-        root = start_instance_in(
-            ctx, definition, model, variables, start_element_id, business_key, parent
-        )
-    return root
+    return definition, model, start_element_id
 
 
 def start_instance_in(
@@ -349,9 +381,9 @@ def _job_for_command(job_key: int, intent: str, what: str) -> tuple[Job, Element
 
 def complete_job(job_key: int, variables: dict[str, Any] | None = None) -> None:
     variables = _json_object(variables, "COMPLETE")
-    # The batch sends the command's statements in as few round trips as they allow.
+    # Two round trips: begin, lock, complete and read; then the writes and the commit.
     store = get_store()
-    with transaction.atomic(), store.batch():
+    with store.command():
         now = clock.now()
         root, completed, rows = store.lock_and_complete_job(job_key, now)
         if completed is None:
@@ -646,7 +678,8 @@ def publish_message(
         raise Rejection("INVALID_ARGUMENT", "PUBLISH", "No messageName provided.")
     variables = _json_object(variables, "PUBLISH")
     now = clock.now()
-    with transaction.atomic():
+    store = get_store()
+    with store.command():
         if message_id:
             duplicate = Message.objects.filter(
                 name=name,
@@ -680,13 +713,12 @@ def publish_message(
             detail={"name": name, "correlationKey": correlation_key, "ttl": ttl_ms},
             at=now,
         )
-        store = ctx.store
         with store.batch():  # sent with the subscription lookup that follows
             with store.writes():
                 store.insert([message])
                 store.insert([record])
             instance_keys = _correlate_message(ctx, message)
-        if ttl_ms > 0:
+        if ttl_ms > 0 and not store.serializes_correlation():
             ctx.follow_ups.append(lambda: _recheck_message(message))
         _after_commit(ctx)
     return message.key, instance_keys
@@ -716,12 +748,12 @@ def _correlate_message(ctx: CommandContext, message: Message, *, again: bool = F
             continue
         for sub in candidates:
             try:
-                root = lock_instance(sub.process_instance_key, "CORRELATE", "correlate to")
+                run = open_locked_run(ctx, sub.process_instance_key, "CORRELATE", "correlate to")
             except Rejection:
                 continue
+            root = run.root
             if root.state != ElementInstance.ACTIVE:
                 continue
-            run = open_run(ctx, root)
             if run.correlate(sub, message.key, message.variables):
                 finish_run(run)
                 served.add(process_id)
@@ -734,7 +766,9 @@ def _correlate_message(ctx: CommandContext, message: Message, *, again: bool = F
 
 # Publication and subscription race: a message published while another command opens a matching
 # subscription is seen by neither transaction when both run at once (each reads before the other
-# commits). So each side looks again once it has committed: whichever commits last then sees the
+# commits). The PostgreSQL store serialises the two with a lock per message name and correlation
+# key (``Store.serializes_correlation``); a subscription that found the lock held, and any side on
+# a store without it, looks again once it has committed: whichever commits last then sees the
 # other's row. Correlation itself stays under the instance lock and at most once per process id.
 def _recheck_message(message: Message) -> None:
     """After a publication commits: correlate to subscriptions opened meanwhile."""
@@ -751,9 +785,11 @@ def _recheck_message(message: Message) -> None:
 
 def _recheck_subscription(sub: MessageSubscription) -> None:
     """After a subscription commits: take a message published meanwhile, if there is one."""
-    if get_store().oldest_buffered(sub, clock.now(), []) is None:
-        return  # the usual case: one cheap statement, no lock
+    store = get_store()
     with transaction.atomic():
+        store.wait_for_publications(sub)  # a publication in flight commits first
+        if store.oldest_buffered(sub, clock.now(), []) is None:
+            return  # the usual case: one cheap statement, no instance lock
         try:
             root = lock_instance(sub.process_instance_key, "CORRELATE", "correlate to")
         except Rejection:

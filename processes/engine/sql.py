@@ -7,10 +7,13 @@ vendor and convert values with the fields' own ``get_db_prep_save`` / ``from_db_
 is stored is exactly what the ORM would store.
 
 On PostgreSQL the statements go through a server-binding cursor on Django's connection (same
-transaction): parameters travel apart from the text, so psycopg parses each statement text once
-and the server prepares the ones that repeat. ``batch()`` sends a run of writes in one round trip
-and ``fetch_many()`` several reads (psycopg's pipeline mode); inserts send all their rows as one
-JSON document (``jsonb_populate_recordset``), so their text is the same whatever the row count.
+transaction): parameters travel apart from the text, and each statement text is prepared on the
+server the second time the connection runs it (``PREPARE_THRESHOLD``; Django leaves psycopg's
+preparation off, and its own client-binding cursors never prepare). ``batch()`` sends a run of
+writes in one round trip and ``fetch_many()`` several reads (psycopg's pipeline mode); inserts
+send all their rows as one JSON document (``jsonb_populate_recordset``), so their text is the
+same whatever the row count. ``command()`` holds a command's transaction in two round trips: the
+``BEGIN`` travels with the first reads, the ``COMMIT`` with the writes.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache, lru_cache
 from typing import Any, TypeVar
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.db.models.base import ModelState
 from django.db.models.fields import AutoFieldMixin
 from django.db.models.signals import post_init, pre_init
@@ -42,6 +45,22 @@ def vendor() -> str:
     return _vendor
 
 
+# psycopg prepares a statement text on the server once a connection has run it this many times
+# before (the engine's texts never change, so nearly all of them are prepared after warm-up).
+PREPARE_THRESHOLD = 1
+
+
+def raw_connection() -> Any:
+    """psycopg's connection under Django's, with the engine's statement preparation on."""
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Only server-binding cursors prepare: Django's own (client-binding) never do, so this
+        # changes the engine's statements and nothing else on the connection.
+        raw.prepare_threshold = PREPARE_THRESHOLD
+    return raw
+
+
 @contextlib.contextmanager
 def cursor() -> Iterator[Any]:
     """A cursor for the engine's own statements (``%s`` placeholders on every database)."""
@@ -51,10 +70,53 @@ def cursor() -> Iterator[Any]:
         return
     import psycopg
 
-    connection.ensure_connection()
+    raw = raw_connection()
     connection.validate_no_broken_transaction()
-    with psycopg.Cursor(connection.connection) as pg_cursor:
+    with psycopg.Cursor(raw) as pg_cursor:
         yield pg_cursor
+
+
+@contextlib.contextmanager
+def command() -> Iterator[None]:
+    """One engine command's transaction (Django's ``atomic``), in as few round trips as it allows.
+
+    PostgreSQL, outermost transaction: the block runs in one pipeline that opens with a queued
+    ``BEGIN`` and closes with a queued ``COMMIT``, so the begin travels with the command's first
+    reads and the commit with its writes: two round trips for a lock-read-write command (psycopg
+    would otherwise send each of ``BEGIN`` and ``COMMIT`` on its own). Django's atomic block
+    still owns the transaction: its commit finds nothing left to do, its rollback (on an
+    exception) undoes everything, and ``on_commit`` callbacks run as usual. Inside a caller's
+    transaction (or on other databases) it is a plain ``atomic`` block with ``batch()``.
+    """
+    with transaction.atomic():
+        if vendor() != "postgresql":
+            yield
+            return
+        raw = raw_connection()
+        from psycopg.pq import TransactionStatus
+
+        if (
+            len(connection.atomic_blocks) != 1
+            or getattr(raw, "_pipeline", None) is not None
+            or raw.pgconn.transaction_status != TransactionStatus.IDLE
+        ):
+            with batch():
+                yield
+            return
+        # psycopg begins a transaction (and waits for the answer) before the first statement
+        # when its connection is not in autocommit; the block queues its own BEGIN instead (as
+        # psycopg queues its own commands in a pipeline), so the driver is told it is in
+        # autocommit until the block ends.
+        with connection.wrap_database_errors, raw.pipeline():
+            raw._autocommit = True
+            try:
+                raw.wait(raw._exec_command(b"BEGIN"))
+                yield
+                if not connection.needs_rollback:
+                    # Sent with the writes when the pipeline ends.
+                    raw.wait(raw._exec_command(b"COMMIT"))
+            finally:
+                raw._autocommit = False
 
 
 @contextlib.contextmanager
@@ -66,8 +128,7 @@ def batch() -> Iterator[None]:
     if vendor() != "postgresql":
         yield
         return
-    connection.ensure_connection()
-    raw = connection.connection
+    raw = raw_connection()
     if getattr(raw, "_pipeline", None) is not None:  # already batching: one sync at the end
         yield
         return
@@ -99,7 +160,7 @@ def fetch_many(statements: Sequence[tuple[str, Sequence[Any]]]) -> list[list[tup
     import psycopg
 
     with batch():
-        raw = connection.connection
+        raw = raw_connection()
         cursors = []
         for statement, params in statements:
             c = psycopg.Cursor(raw)

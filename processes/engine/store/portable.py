@@ -57,6 +57,12 @@ class Store:
         """Statements inside whose results are not read are sent together (no-op here)."""
         yield
 
+    @contextlib.contextmanager
+    def command(self) -> Iterator[None]:
+        """A command's transaction (``transaction.atomic``)."""
+        with transaction.atomic():
+            yield
+
     def insert(self, objs: Sequence[models.Model]) -> None:
         sql.insert(objs)
 
@@ -135,6 +141,11 @@ class Store:
             .filter(key=key, element_type="PROCESS")
             .first()
         )
+
+    def lock_and_load(self, key: int) -> tuple[ElementInstance | None, ActiveRows | None]:
+        """Lock an instance's root (``lock_root``) and read its rows (``load_instance``)."""
+        root = self.lock_root(key)
+        return (root, self.load_instance(root.key)) if root is not None else (None, None)
 
     def try_lock_root(self, key: int, *, wait: bool) -> ElementInstance | None:
         """The root of ``key``; without ``wait`` ``None`` when another transaction holds it.
@@ -360,18 +371,7 @@ class Store:
         """Variables visible from each job's element instance, read in two queries."""
         instance_keys = list({job.process_instance_key for job in jobs})
         parents, by_scope = self.variables_and_scopes(instance_keys, names)
-        result = {}
-        for job in jobs:
-            chain = []
-            key: int | None = job.element_instance_key
-            while key is not None:
-                chain.append(key)
-                key = parents.get(key)
-            visible: dict[str, Any] = {}
-            for scope_key in reversed(chain):
-                visible.update(by_scope.get(scope_key, {}))
-            result[job.key] = visible
-        return result
+        return visible_from(jobs, parents, by_scope)
 
     # ------------------------------------------------------------------ messages
     def subscriptions_for(self, message: Message) -> tuple[list[MessageSubscription], bool]:
@@ -385,6 +385,21 @@ class Store:
             ).order_by("key")
         )
         return subs, True
+
+    # Publication and subscription race: a message published while another command opens a
+    # matching subscription is seen by neither transaction when both run at once (each reads
+    # before the other commits). Where the database serialises writing transactions (SQLite)
+    # that cannot happen; elsewhere the portable store looks again after each side commits.
+    def serializes_correlation(self) -> bool:
+        """Whether a publication needs no second look after it commits."""
+        return sql.vendor() == "sqlite"
+
+    def unserialized(self, subs: list[MessageSubscription]) -> list[MessageSubscription]:
+        """The subscriptions opened by this command that need a second look after it commits."""
+        return [] if self.serializes_correlation() else list(subs)
+
+    def wait_for_publications(self, sub: MessageSubscription) -> None:
+        """Before a second look: wait for publications of ``sub``'s message in flight."""
 
     def has_subscription_for(self, message: Message) -> bool:
         return MessageSubscription.objects.filter(
@@ -412,6 +427,24 @@ class Store:
             .order_by("key")
             .first()
         )
+
+
+def visible_from(
+    jobs: list[Job], parents: dict[int, int | None], by_scope: dict[int, dict[str, Any]]
+) -> dict[int, dict[str, Any]]:
+    """Each job's visible variables: its element instance's scope chain, inner scopes last."""
+    result = {}
+    for job in jobs:
+        chain = []
+        key: int | None = job.element_instance_key
+        while key is not None:
+            chain.append(key)
+            key = parents.get(key)
+        visible: dict[str, Any] = {}
+        for scope_key in reversed(chain):
+            visible.update(by_scope.get(scope_key, {}))
+        result[job.key] = visible
+    return result
 
 
 def job_record(job: Job, intent: str, now: dt.datetime) -> Record:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 
 from processes.engine import sql
 from processes.models import (
@@ -24,11 +26,10 @@ from processes.models import (
     MessageStartSubscription,
     MessageSubscription,
     ProcessDefinition,
-    Record,
     Variable,
 )
 
-from .portable import ActiveRows, CompletedJob, Store, job_record
+from .portable import ActiveRows, CompletedJob, Store, job_record, visible_from
 
 
 def active_rows(key_sql: str, params: Sequence[Any]) -> list[tuple[type, str, Sequence[Any]]]:
@@ -46,9 +47,27 @@ def active_rows(key_sql: str, params: Sequence[Any]) -> list[tuple[type, str, Se
     ]
 
 
+# A transaction-level advisory lock per (tenant, message name, correlation key): a publication
+# takes it (waiting) before it looks for subscriptions, a command opening a subscription tries to
+# take it before it looks for buffered messages. Whichever of two racing transactions gets it
+# second reads after the first has committed, so it sees the other's row, in the same
+# transaction. https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
+CORRELATION_LOCK = "pg_advisory_xact_lock(hashtextextended(%s, 0))"
+TRY_CORRELATION_LOCK = "pg_try_advisory_xact_lock(hashtextextended(%s, 0))"
+
+
+def correlation_lock_key(tenant_id: str, name: str, correlation_key: str) -> str:
+    return "\x1f".join((tenant_id, name, correlation_key))
+
+
 class PostgresStore(Store):
     name = "postgresql"
     skip_locked_jobs = True
+
+    def __init__(self) -> None:
+        # Keys of subscriptions whose lock another transaction (a publication) held: their
+        # command looks again after it commits. Per thread: one command at a time on each.
+        self._contended = threading.local()
 
     # ------------------------------------------------------------------ writes of a command
     @contextlib.contextmanager
@@ -60,6 +79,12 @@ class PostgresStore(Store):
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
         with sql.batch():
+            yield
+
+    @contextlib.contextmanager
+    def command(self) -> Iterator[None]:
+        """Two round trips: ``BEGIN`` with the first reads, ``COMMIT`` with the writes."""
+        with sql.command():
             yield
 
     def update_element_instances(self, rows: list[ElementInstance]) -> None:
@@ -91,6 +116,26 @@ class PostgresStore(Store):
             ElementInstance, '"key" = %s AND "element_type" = \'PROCESS\' FOR UPDATE', [key]
         )
         return rows[0] if rows else None
+
+    def lock_and_load(self, key: int) -> tuple[ElementInstance | None, ActiveRows | None]:
+        """One round trip: the reads run after the lock (in order), so they see the rows the
+        last holder of the lock committed."""
+        lock = (
+            sql.select_sql(ElementInstance)
+            + '"key" = %s AND "element_type" = \'PROCESS\' FOR UPDATE'
+        )
+        reads = [
+            (sql.select_sql(model) + where, params)
+            for model, where, params in active_rows("%s", [key])
+        ]
+        results = sql.fetch_many([(lock, [key]), *reads])
+        fields = sql.fields_of(ElementInstance)
+        roots = sql.from_rows(ElementInstance, fields, results[0])
+        if not roots:
+            return None, None
+        active = sql.from_rows(ElementInstance, fields, results[1])
+        stored = sql.from_rows(Variable, sql.fields_of(Variable), results[2])
+        return roots[0], (active, stored)
 
     def try_lock_root(self, key: int, *, wait: bool) -> ElementInstance | None:
         query = ElementInstance.objects.filter(key=key, element_type="PROCESS")
@@ -167,41 +212,66 @@ class PostgresStore(Store):
                 tenant_ids=tenant_ids,
             )
         table = Job._meta.db_table
-        columns = ", ".join(f'"{f.column}"' for f in Job._meta.concrete_fields)
+        instances, variables = ElementInstance._meta.db_table, Variable._meta.db_table
+        columns = ", ".join(f'job."{f.column}"' for f in Job._meta.concrete_fields)
+        by_key = 'AND "key" = %s' if job_key is not None else ""
+        by_name = 'AND v."name" = ANY(%s)' if fetch_variables else ""
+        # The activated rows come back with what their variables need: each instance's active
+        # element instances (the scope chains) and its variables, as JSON text. The reads see
+        # the statement's snapshot, which the update does not change.
         statement = f"""
             WITH picked AS (
                 SELECT "key", "state" AS previous_state FROM {table}
-                WHERE "type" = ANY(%s) {'AND "key" = %s' if job_key is not None else ""} AND (
+                WHERE "type" = ANY(%s) {by_key} AND (
                     ("state" = 'ACTIVATABLE' AND "activatable_at" <= %s)
                     OR ("state" = 'ACTIVATED' AND "deadline" < %s))
                 ORDER BY "key" LIMIT %s FOR UPDATE SKIP LOCKED
+            ), activated AS (
+                UPDATE {table} AS job SET "state" = 'ACTIVATED', "deadline" = %s, "worker" = %s
+                FROM picked WHERE job."key" = picked."key"
+                RETURNING {columns}, picked.previous_state
             )
-            UPDATE {table} AS job SET "state" = 'ACTIVATED', "deadline" = %s, "worker" = %s
-            FROM picked WHERE job."key" = picked."key"
-            RETURNING {", ".join("job." + c for c in columns.split(", "))}, picked.previous_state
+            SELECT activated.*,
+                (SELECT json_agg(json_build_array(ei."key", ei."scope_key"))::text
+                 FROM {instances} AS ei WHERE ei."process_instance_key"
+                 = activated."process_instance_key" AND ei."state" = 'ACTIVE'),
+                (SELECT json_agg(json_build_array(v."scope_key", v."name", v."value"))::text
+                 FROM {variables} AS v WHERE v."process_instance_key"
+                 = activated."process_instance_key" {by_name})
+            FROM activated
         """  # noqa: S608
         deadline = now + dt.timedelta(milliseconds=timeout_ms)
-        with transaction.atomic(), sql.batch():  # the transaction's start goes with the statement
-            params = [types, *([job_key] if job_key is not None else []), now, now]
-            rows = sql.fetch(statement, [*params, max_jobs, deadline, worker[:255]])
+        params = [types, *([job_key] if job_key is not None else []), now, now, max_jobs]
+        params += [deadline, worker[:255], *([list(fetch_variables)] if fetch_variables else [])]
+        # Two round trips: begin and the statement; then the commit (with any timed-out
+        # records).
+        with sql.command():
+            rows = sql.fetch(statement, params)
             if not rows:
                 return []
             fields = Job._meta.concrete_fields
+            count = len(fields)
             jobs, records = [], []
+            parents: dict[int, int | None] = {}
+            by_scope: dict[int, dict[str, Any]] = defaultdict(dict)
             for row in sorted(rows, key=lambda r: r[0]):
                 values = {
                     f.attname: f.from_db_value(v, None, connection)
                     if hasattr(f, "from_db_value")
                     else v
-                    for f, v in zip(fields, row[:-1], strict=True)
+                    for f, v in zip(fields, row[:count], strict=True)
                 }
-                job = Job(**values)
+                job = sql.build(Job, **values)
+                job._state.adding, job._state.db = False, connection.alias
                 jobs.append(job)
-                if row[-1] == Job.ACTIVATED:
+                if row[count] == Job.ACTIVATED:
                     records.append(job_record(job, "TIMED_OUT", now))
+                parents.update(json.loads(row[count + 1] or "[]"))
+                for scope_key, name, value in json.loads(row[count + 2] or "[]"):
+                    by_scope[scope_key][name] = value
             if records:
-                Record.objects.bulk_create(records)
-            scopes = self.visible_variables(jobs, fetch_variables)
+                sql.insert(records)
+        scopes = visible_from(jobs, parents, by_scope)
         return [(job, scopes.get(job.key, {})) for job in jobs]
 
     def variables_and_scopes(
@@ -232,10 +302,19 @@ class PostgresStore(Store):
 
     # ------------------------------------------------------------------ messages
     def subscriptions_for(self, message: Message) -> tuple[list[MessageSubscription], bool]:
-        """One round trip for both questions."""
+        """One round trip: the correlation lock (waiting for a command opening a matching
+        subscription to commit), the subscriptions, and whether a start event may listen."""
         starts = MessageStartSubscription._meta.db_table
-        rows, start_rows = sql.fetch_many(
+        _locked, rows, start_rows = sql.fetch_many(
             [
+                (
+                    f"SELECT {CORRELATION_LOCK}",
+                    [
+                        correlation_lock_key(
+                            message.tenant_id, message.name, message.correlation_key
+                        )
+                    ],
+                ),
                 (
                     sql.select_sql(MessageSubscription) + '"message_name" = %s AND '
                     '"correlation_key" = %s AND "tenant_id" = %s ORDER BY "key"',
@@ -263,15 +342,46 @@ class PostgresStore(Store):
     def oldest_buffered(
         self, sub: MessageSubscription, now: dt.datetime, taken: Iterable[int]
     ) -> Message | None:
+        """One round trip: try the correlation lock (never waiting: this command holds an
+        instance lock a publication may be waiting for), then the message."""
         correlations, messages = MessageCorrelation._meta.db_table, Message._meta.db_table
-        rows = sql.select(  # table names from the models, values as parameters
-            Message,
+        lock_key = correlation_lock_key(sub.tenant_id, sub.message_name, sub.correlation_key)
+        where = (
             '"name" = %s AND "correlation_key" = %s AND "expires_at" > %s AND "tenant_id" = %s '  # noqa: S608
             'AND NOT ("key" = ANY(%s)) AND NOT EXISTS (SELECT 1 FROM '
             f'{correlations} AS c WHERE c."message_key" = {messages}."key" '
-            'AND c."bpmn_process_id" = %s) '
-            'ORDER BY "key" LIMIT 1',
-            [sub.message_name, sub.correlation_key, now, sub.tenant_id, list(taken),
-             sub.bpmn_process_id],
-        )  # fmt: skip
-        return rows[0] if rows else None
+            'AND c."bpmn_process_id" = %s) ORDER BY "key" LIMIT 1'
+        )
+        params = [sub.message_name, sub.correlation_key, now, sub.tenant_id, list(taken),
+                  sub.bpmn_process_id]  # fmt: skip
+        locked, rows = sql.fetch_many(  # table names from the models, values as parameters
+            [
+                (f"SELECT {TRY_CORRELATION_LOCK}", [lock_key]),
+                (sql.select_sql(Message) + where, params),
+            ]
+        )
+        if not locked[0][0]:
+            self._contended_keys().add(sub.key)
+        messages_found = sql.from_rows(Message, sql.fields_of(Message), rows)
+        return messages_found[0] if messages_found else None
+
+    def serializes_correlation(self) -> bool:
+        return True
+
+    def _contended_keys(self) -> set[int]:
+        keys = getattr(self._contended, "keys", None)
+        if keys is None:
+            keys = self._contended.keys = set()
+        return keys
+
+    def unserialized(self, subs: list[MessageSubscription]) -> list[MessageSubscription]:
+        """Subscriptions whose lock a publication held when they looked for messages: that
+        publication may commit a message they did not see."""
+        contended = self._contended_keys()
+        result = [sub for sub in subs if sub.key in contended]
+        contended.clear()
+        return result
+
+    def wait_for_publications(self, sub: MessageSubscription) -> None:
+        key = correlation_lock_key(sub.tenant_id, sub.message_name, sub.correlation_key)
+        sql.fetch(f"SELECT {CORRELATION_LOCK}", [key])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -119,45 +120,108 @@ MESSAGE_RACE = """<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>"""
 
 
-@pytest.mark.django_db(transaction=True)
-def test_message_published_while_its_subscription_is_being_opened(postgres, process, monkeypatch):
-    """The completion that opens the subscription finds no message; before it commits, the
-    message is published and finds no subscription. The message must still be correlated."""
-    from processes.engine.store import get_store
+def _in_thread(name: str, call: Callable[[], Any], errors: list[BaseException]) -> threading.Thread:
+    results: list[Any] = []
 
-    process.deploy(MESSAGE_RACE)
-    instance = process.start("message-race", {"ref": "r-1"})
-    [job] = service.activate_jobs("race-work")
-    looked = threading.Event()
-    published = threading.Event()
-    store = get_store()
-    real_lookup = store.oldest_buffered
-
-    def lookup_then_wait(sub, now, taken):
-        found = real_lookup(sub, now, taken)
-        if threading.current_thread().name == "completer":
-            looked.set()  # no message yet; hold this transaction open until it is published
-            assert published.wait(30)
-        return found
-
-    monkeypatch.setattr(store, "oldest_buffered", lookup_then_wait)
-    errors: list[BaseException] = []
-
-    def complete() -> None:
+    def run() -> None:
         try:
-            service.complete_job(job.job.key)
+            results.append(call())
         except BaseException as error:
             errors.append(error)
         finally:
             connection.close()
 
-    completer = threading.Thread(target=complete, name="completer")
-    completer.start()
+    thread = threading.Thread(target=run, name=name)
+    thread.results = results  # type: ignore[attr-defined]
+    thread.start()
+    return thread
+
+
+def _wait_until_a_transaction_waits_for_an_advisory_lock() -> None:
+    """Poll the server's lock table (from this thread's own connection) for a waiting lock."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            )
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.02)
+    raise AssertionError("no transaction waited for the correlation lock")
+
+
+def _pause_in(
+    thread_name: str, method: str, monkeypatch
+) -> tuple[threading.Event, threading.Event]:
+    """Make the store's ``method`` hold its transaction open in ``thread_name`` until released."""
+    from processes.engine.store import get_store
+
+    store = get_store()
+    real = getattr(store, method)
+    reached, release = threading.Event(), threading.Event()
+
+    def paused(*args: Any) -> Any:
+        found = real(*args)
+        if threading.current_thread().name == thread_name:
+            reached.set()
+            assert release.wait(30)
+        return found
+
+    monkeypatch.setattr(store, method, paused)
+    return reached, release
+
+
+@pytest.mark.django_db(transaction=True)
+def test_message_published_while_its_subscription_is_being_opened(postgres, process, monkeypatch):
+    """The completion that opens the subscription finds no message and holds its transaction
+    open; the publication meanwhile must not miss the subscription: it waits for that commit
+    and correlates in its own transaction."""
+    process.deploy(MESSAGE_RACE)
+    instance = process.start("message-race", {"ref": "r-1"})
+    [job] = service.activate_jobs("race-work")
+    looked, release = _pause_in("completer", "oldest_buffered", monkeypatch)
+    errors: list[BaseException] = []
+
+    completer = _in_thread("completer", lambda: service.complete_job(job.job.key), errors)
     assert looked.wait(30)
-    _key, correlated = service.publish_message("race-msg", "r-1", ttl_ms=60_000)
-    assert correlated == []  # the subscription was not committed yet
-    published.set()
+    publisher = _in_thread(
+        "publisher", lambda: service.publish_message("race-msg", "r-1", ttl_ms=60_000), errors
+    )
+    _wait_until_a_transaction_waits_for_an_advisory_lock()  # the publication waits
+    release.set()
+    completer.join(30)
+    publisher.join(30)
+
+    assert errors == []
+    [(_key, correlated)] = publisher.results  # type: ignore[attr-defined]
+    assert correlated == [instance.key]
+    instance.is_completed().has_passed("wait", times=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_subscription_opened_while_its_message_is_being_published(postgres, process, monkeypatch):
+    """The publication finds no subscription and holds its transaction open; the completion
+    that opens the subscription meanwhile finds no message (not committed yet) and the
+    correlation lock taken: once it has committed it waits for the publication and takes the
+    message."""
+    process.deploy(MESSAGE_RACE)
+    instance = process.start("message-race", {"ref": "r-2"})
+    [job] = service.activate_jobs("race-work")
+    looked, release = _pause_in("publisher", "subscriptions_for", monkeypatch)
+    errors: list[BaseException] = []
+
+    publisher = _in_thread(
+        "publisher", lambda: service.publish_message("race-msg", "r-2", ttl_ms=60_000), errors
+    )
+    assert looked.wait(30)
+    completer = _in_thread("completer", lambda: service.complete_job(job.job.key), errors)
+    _wait_until_a_transaction_waits_for_an_advisory_lock()  # its second look waits
+    release.set()
+    publisher.join(30)
     completer.join(30)
 
     assert errors == []
+    [(_key, correlated)] = publisher.results  # type: ignore[attr-defined]
+    assert correlated == []  # the subscription was not committed when it looked
     instance.is_completed().has_passed("wait", times=1)
