@@ -14,8 +14,9 @@ from orders.payments import sandbox
 from processes.engine import service
 from processes.testing.context import ProcessTestContext
 from returns.models import ReturnRequest
-from tests.orders.factories import ProductFactory, VendorFactory, make_user
+from tests.factories import make_user
 from tests.returns.conftest import BPMN, delivered_order
+from tests.vendors.factories import ProductFactory, VendorFactory
 
 from .conftest import sign_in
 

@@ -20,8 +20,9 @@ from processes.models import UserTask
 from processes.testing.context import ProcessTestContext
 from returns import services
 from returns.models import ReturnRefund, ReturnRequest
-from tests.orders.factories import ProductFactory, VendorFactory, make_user
+from tests.factories import make_user
 from tests.returns.conftest import BPMN, delivered_order
+from tests.vendors.factories import ProductFactory, VendorFactory
 
 from .conftest import sign_in
 

@@ -13,7 +13,7 @@ from processes.engine import service
 from processes.testing.context import ProcessTestContext
 from subscriptions import services
 from subscriptions.models import Invoice, PaymentMethod, Plan, Subscription
-from tests.orders.factories import make_user
+from tests.factories import make_user
 from tests.subscriptions.conftest import BPMN, subscribe
 
 from .conftest import sign_in

@@ -20,7 +20,7 @@ from orders.models import Order
 from orders.payments import sandbox
 from orders.services import CustomerInput, LineInput
 from processes.testing.fixtures import process  # noqa: F401
-from tests.orders.factories import ProductFactory, VendorFactory
+from tests.vendors.factories import ProductFactory, VendorFactory
 from vendors import services as vendor_services
 from vendors.models import Product, Vendor
 

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from config.roles import MANAGERS, SUPPORT
 from orders.customs.models import AuditEntry, ExportRestriction
 from processes.models import UserTask
-from tests.orders.factories import make_user
+from tests.factories import make_user
 
 from .conftest import customs_update, place
 

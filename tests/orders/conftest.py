@@ -9,9 +9,9 @@ import pytest
 
 from orders.payments import sandbox
 from processes.testing.fixtures import process  # noqa: F401
+from tests.factories import make_staff, make_user
+from tests.vendors.factories import ProductFactory, VendorFactory
 from vendors.models import Product, Vendor
-
-from .factories import ProductFactory, VendorFactory, make_staff, make_user
 
 BPMN = Path(__file__).resolve().parents[2] / "processes" / "bpmn" / "marketplace-order.bpmn"
 

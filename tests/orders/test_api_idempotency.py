@@ -7,8 +7,8 @@ from rest_framework.test import APIClient
 
 from core.models import IdempotencyRecord
 from orders.models import Order
+from tests.factories import make_staff
 
-from .factories import make_staff
 from .test_api_orders import URL, payload
 
 

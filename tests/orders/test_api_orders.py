@@ -55,7 +55,7 @@ def test_staff_places_an_order_and_its_process_starts(deployed, market, staff_cl
 def test_api_user_with_permission_may_place_orders(deployed, market):
     from django.contrib.auth.models import Permission
 
-    from .factories import make_user
+    from tests.factories import make_user
 
     user = make_user("shop-frontend")
     user.user_permissions.add(Permission.objects.get(codename="add_order"))

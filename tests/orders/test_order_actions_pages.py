@@ -11,7 +11,7 @@ from django.urls import reverse
 from orders import services
 from orders.models import Order, OrderEvent
 from orders.services import CustomerInput, LineInput
-from tests.orders.factories import make_user
+from tests.factories import make_user
 from vendors import services as vendor_services
 
 CUSTOMER = CustomerInput(email="lena@example.com", name="Lena Fischer", country="DE")

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from orders import selectors
 from orders.models import Customer, Order
-from tests.orders.factories import make_staff
+from tests.factories import make_staff
 
 pytestmark = pytest.mark.django_db
 

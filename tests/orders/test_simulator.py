@@ -11,8 +11,7 @@ from core.models import WebhookEvent
 from orders import simulator
 from orders.models import Order
 from orders.simulator import Simulator, SimulatorConfig
-
-from .factories import CustomerFactory
+from tests.orders.factories import CustomerFactory
 
 
 def test_simulated_orders_run_to_the_end(deployed, market, settings):

@@ -21,8 +21,8 @@ from rest_framework.test import APIClient
 from orders.models import Charge, Order
 from processes.models import ElementInstance
 from processes.workers import WorkerPool
+from tests.factories import make_staff
 from tests.orders import conftest as marketplace
-from tests.orders.factories import make_staff
 from tests.orders.test_api_orders import URL, payload
 from vendors.models import PayoutHold, StockItem, VendorSubOrder
 

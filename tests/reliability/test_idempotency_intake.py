@@ -26,8 +26,8 @@ from orders.models import Order
 from processes import tasks
 from processes.engine import clock, service
 from processes.models import Job
+from tests.factories import make_staff
 from tests.orders import conftest as marketplace
-from tests.orders.factories import make_staff
 from tests.orders.test_api_orders import URL, payload
 
 # The marketplace fixtures (vendors, products, the deployed order process, sandbox payments).

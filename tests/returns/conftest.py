@@ -15,7 +15,8 @@ from core.money import split_commission
 from orders.models import Charge, Customer, Order, OrderLine
 from orders.payments import sandbox
 from processes.testing.fixtures import process  # noqa: F401
-from tests.orders.factories import ProductFactory, VendorFactory, make_user
+from tests.factories import make_user
+from tests.vendors.factories import ProductFactory, VendorFactory
 from vendors.models import Payout, PayoutHold, Product, Vendor, VendorSubOrder
 
 BPMN = Path(__file__).resolve().parents[2] / "processes" / "bpmn" / "return-request.bpmn"

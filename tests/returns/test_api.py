@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from orders.models import Customer
 from returns.models import ReturnRequest
-from tests.orders.factories import make_user
+from tests.factories import make_user
 
 from .conftest import delivered_order
 

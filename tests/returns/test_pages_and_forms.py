@@ -7,7 +7,7 @@ from django.test import Client
 
 from processes.models import UserTask
 from returns.models import ReturnRefund, ReturnRequest
-from tests.orders.factories import make_user
+from tests.factories import make_user
 
 from .conftest import delivered_order
 from .helpers import new_account, receive, request_return

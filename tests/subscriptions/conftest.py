@@ -15,7 +15,7 @@ from orders.models import Customer
 from orders.payments import sandbox
 from subscriptions import clock, services
 from subscriptions.models import Invoice, PaymentMethod, Plan, Subscription
-from tests.orders.factories import make_user
+from tests.factories import make_user
 
 BPMN = Path(__file__).resolve().parents[2] / "processes" / "bpmn" / "subscription-renewal.bpmn"
 

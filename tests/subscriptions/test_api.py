@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from orders.models import Customer
 from subscriptions.models import PaymentMethod, Subscription
-from tests.orders.factories import make_user
+from tests.factories import make_user
 
 from .conftest import customer_with_card, subscribe
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from subscriptions.models import Subscription
-from tests.orders.factories import make_user
+from tests.factories import make_user
 
 from .conftest import subscribe
 

@@ -17,8 +17,8 @@ from rest_framework.test import APIClient
 
 from core.webhooks import SIGNATURE_HEADER, sign
 from subscriptions.models import Plan
-from tests.orders.factories import ProductFactory, VendorFactory
 from tests.subscriptions.conftest import subscribe
+from tests.vendors.factories import ProductFactory, VendorFactory
 
 NESTED = "[" * 40 + "]" * 40
 VERY_NESTED = "[" * 200_000 + "]" * 200_000

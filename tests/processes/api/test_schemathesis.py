@@ -18,7 +18,8 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 
-from tests.orders.factories import ProductFactory, VendorFactory, make_user
+from tests.factories import make_user
+from tests.vendors.factories import ProductFactory, VendorFactory
 
 pytestmark = [pytest.mark.schemathesis, pytest.mark.django_db(transaction=True)]
 
