@@ -13,11 +13,15 @@ from orders.models import Order
 from orders.simulator import Simulator, SimulatorConfig
 from tests.orders.factories import CustomerFactory
 
+from .conftest import BPMN
+
 
 def test_simulated_orders_run_to_the_end(deployed, market, settings):
     settings.DEBUG = True  # carriers sign with the local development secret
     settings.CARRIER_WEBHOOK_SECRETS = None
     CustomerFactory()
+    # The simulator also files a return now and then: its process is deployed too.
+    deployed.deploy(BPMN.with_name("return-request.bpmn"))
     sim = Simulator(
         SimulatorConfig(
             order_probability=1.0,
