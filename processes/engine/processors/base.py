@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -10,7 +11,7 @@ if TYPE_CHECKING:
     from processes.models import ElementInstance
 
 
-class Processor:
+class Processor(ABC):
     """Life-cycle steps of one element kind, as Zeebe's ``BpmnElementProcessor``.
 
     The run calls ``on_activate`` after the element instance is created and its input mappings
@@ -19,8 +20,9 @@ class Processor:
     work (jobs, variables, subscriptions, incidents) is done by the run's behaviours.
     """
 
+    @abstractmethod
     def on_activate(self, run: Run, el: Element, ei: ElementInstance) -> None:
-        raise NotImplementedError
+        """Start the element: open its waits, or complete it at once."""
 
     def on_complete(
         self, run: Run, el: Element, ei: ElementInstance, payload: dict[str, Any] | None
@@ -30,6 +32,7 @@ class Processor:
 
     def on_terminate(self, run: Run, ei: ElementInstance) -> None:
         """Anything beyond closing the instance's waits (which the run does for every kind)."""
+        return None
 
 
 class PassThrough(Processor):
