@@ -35,6 +35,12 @@ app.conf.beat_schedule = {
         "options": {"expires": 50},
     },
 }
+# Beat keeps its schedule in memory (Celery's base ``Scheduler``) rather than in a ``shelve`` file
+# (the default ``PersistentScheduler``): every entry above runs at least once a minute, so a
+# restart loses nothing worth keeping, and on Python 3.13+ ``shelve`` stores into ``dbm.sqlite3``,
+# whose WAL file fails with "locking protocol" on file systems without shared-memory locking,
+# after which beat dies and no timer fires.
+app.conf.beat_scheduler = "celery.beat:Scheduler"
 
 
 def time_limit_problems(celery_app: Celery) -> list[str]:

@@ -11,6 +11,7 @@ import pytest
 import redis
 from celery import signals
 from celery.beat import Scheduler
+from kombu.utils.imports import symbol_by_name
 from celery.contrib.testing.worker import start_worker
 
 from config.celery import app, time_limit_problems
@@ -65,6 +66,16 @@ def test_beat_schedule_contains_the_engine_ticker_every_second():
     entries = {entry["task"]: entry for entry in app.conf.beat_schedule.values()}
     assert entries["processes.tick"]["schedule"] <= 1.0
     assert "core.retry_webhook_events" in entries
+
+
+def test_beat_keeps_its_schedule_in_memory_not_in_a_shelve_file():
+    # A shelve file is dbm.sqlite3 on Python 3.13+, which fails with "locking protocol" where the
+    # file system has no shared-memory locks; every entry runs at least once a minute anyway.
+    from celery.beat import PersistentScheduler
+
+    scheduler_cls = symbol_by_name(app.conf.beat_scheduler)
+    assert issubclass(scheduler_cls, Scheduler)
+    assert not issubclass(scheduler_cls, PersistentScheduler)
 
 
 @pytest.mark.redis

@@ -155,7 +155,6 @@ def test_the_documented_single_node_command_runs_the_engine_ticker(celery_env, t
     worker = subprocess.Popen(
         [
             sys.executable, "-m", "celery", "-A", "config", "worker", "-B",
-            "-s", str(tmp_path / "beat-schedule"),
             "-P", "solo", "-Q", celery_env["CELERY_TASK_QUEUE"],
             "-n", f"beat-{uuid.uuid4().hex[:6]}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
@@ -167,6 +166,8 @@ def test_the_documented_single_node_command_runs_the_engine_ticker(celery_env, t
         # then beat schedules processes.tick, the worker runs it and the warning clears
         wait_until(lambda: heartbeat.last_tick() is not None, timeout=60, what="the ticker to run")
         assert heartbeat.ticker_warning() == ""
+        # and beat kept its schedule in memory: no schedule file beside the code
+        assert not list(REPO.glob("celerybeat-schedule*"))
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
