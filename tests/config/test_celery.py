@@ -11,8 +11,8 @@ import pytest
 import redis
 from celery import signals
 from celery.beat import Scheduler
-from kombu.utils.imports import symbol_by_name
 from celery.contrib.testing.worker import start_worker
+from kombu.utils.imports import symbol_by_name
 
 from config.celery import app, time_limit_problems
 
