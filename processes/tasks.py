@@ -88,6 +88,21 @@ def install_dispatch() -> bool:
     return True
 
 
+def dispatch_installed() -> bool:
+    """Whether new jobs are enqueued after commit (``install_dispatch`` ran)."""
+    from processes.engine import service
+
+    return dispatch_created_jobs in service.JOB_KEYS_CREATED_LISTENERS
+
+
+def uninstall_dispatch() -> None:
+    """Stop enqueueing new jobs after commit (the in-process pool takes them again)."""
+    from processes.engine import service
+
+    while dispatch_created_jobs in service.JOB_KEYS_CREATED_LISTENERS:
+        service.JOB_KEYS_CREATED_LISTENERS.remove(dispatch_created_jobs)
+
+
 def due_jobs(limit: int = SWEEP_BATCH) -> dict[int, str]:
     """Jobs with a registered handler to (re-)enqueue now.
 

@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 from config.celery import app
 from orders.models import Order
 from processes import tasks
-from processes.engine import clock, service
+from processes.engine import clock
 from processes.models import Job
 from tests.factories import make_staff
 from tests.orders import conftest as marketplace
@@ -42,8 +42,9 @@ DEAD_BROKER = "redis://127.0.0.1:9/0"  # the discard port: nothing listens there
 @pytest.fixture
 def broker(settings, monkeypatch):
     """Dispatch on commit to the broker ``use(url)`` names, as with ``CELERY_BROKER_URL`` set."""
-    installed = tasks.enqueue_jobs in service.JOB_KEYS_CREATED_LISTENERS
+    installed = tasks.dispatch_installed()
     previous = app.conf.broker_url
+    previous_write, previous_read = app.conf.broker_write_url, app.conf.broker_read_url
 
     def reconnect() -> None:
         # Celery caches its connection and producer pools per app: new ones for the new URL.
@@ -53,14 +54,19 @@ def broker(settings, monkeypatch):
     def use(url: str) -> None:
         settings.CELERY_BROKER_URL = url
         monkeypatch.setenv("CELERY_BROKER_URL", url)  # Celery prefers it to its settings
-        app.conf.update(broker_url=url, broker_connection_timeout=2)
+        # broker_write_url/broker_read_url were resolved from the first URL: set them too
+        app.conf.update(
+            broker_url=url, broker_write_url=url, broker_read_url=url, broker_connection_timeout=2
+        )
         reconnect()
         tasks.install_dispatch()
 
     yield use
-    if not installed and tasks.enqueue_jobs in service.JOB_KEYS_CREATED_LISTENERS:
-        service.JOB_KEYS_CREATED_LISTENERS.remove(tasks.enqueue_jobs)
-    app.conf.update(broker_url=previous)
+    if not installed:
+        tasks.uninstall_dispatch()
+    app.conf.update(
+        broker_url=previous, broker_write_url=previous_write, broker_read_url=previous_read
+    )
     reconnect()
 
 

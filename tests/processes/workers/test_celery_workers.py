@@ -46,7 +46,7 @@ def celery_env(redis_url: str, settings, tmp_path: Path) -> Iterator[dict[str, s
     # The handlers exist here too: only types with a handler are enqueued.
     for job_type in ("wt-celery-a", "wt-celery-b", "wt-celery-slow"):
         assert jobs.spec_for(job_type) is not None, celery_handlers.__name__
-    was_installed = tasks.dispatch_created_jobs in service.JOB_KEYS_CREATED_LISTENERS
+    was_installed = tasks.dispatch_installed()
     assert tasks.install_dispatch()
     env = dict(os.environ)
     env.update(
@@ -60,7 +60,7 @@ def celery_env(redis_url: str, settings, tmp_path: Path) -> Iterator[dict[str, s
     env.pop("WORKER_TEST_BLOCK", None)
     yield env
     if not was_installed:
-        service.JOB_KEYS_CREATED_LISTENERS.remove(tasks.dispatch_created_jobs)
+        tasks.uninstall_dispatch()
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from django.db import connection
 
 from processes import port, tasks
 from processes.adapters import zeebe
-from processes.engine import service
 from processes.grpc.server import GatewayServer
 from processes.testing import reset_caches
 from tests.conftest import require_service
@@ -66,9 +65,8 @@ def zeebe_path(
     reset_caches()
     # The embedded engine behind the gateway must not dispatch jobs itself: on Zeebe, jobs
     # reach Celery only through the bridge.
-    dispatching = tasks.enqueue_jobs in service.JOB_KEYS_CREATED_LISTENERS
-    if dispatching:
-        service.JOB_KEYS_CREATED_LISTENERS.remove(tasks.enqueue_jobs)
+    dispatching = tasks.dispatch_installed()
+    tasks.uninstall_dispatch()
     gateway = GatewayServer("127.0.0.1:0", recheck_s=0.5).start()
     django_user_model.objects.create_superuser("zeebe-rest", password="zeebe-rest-secret")
     queue = f"orderly-zeebe-{uuid.uuid4().hex[:10]}"
@@ -124,5 +122,5 @@ def zeebe_path(
         zeebe._adapter = None
         gateway.stop(grace=0.5)
         if dispatching:
-            service.JOB_KEYS_CREATED_LISTENERS.append(tasks.enqueue_jobs)
+            tasks.install_dispatch()
         reset_caches()

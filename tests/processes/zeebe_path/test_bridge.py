@@ -12,7 +12,7 @@ from django.db import connection
 
 from processes import jobs, tasks
 from processes.adapters import zeebe
-from processes.bridge import Bridge, run_zeebe_job
+from processes.bridge import BRIDGE_WORKER, Bridge, run_zeebe_job
 from processes.engine import service
 from processes.grpc.server import GatewayServer
 from processes.models import ElementInstance, Job, Record, Variable
@@ -29,9 +29,8 @@ def bridged(transactional_db: None, settings) -> Iterator[Any]:
     reset_caches()
     # Only the bridge hands jobs to Celery (with a broker configured the embedded engine behind
     # the gateway would enqueue its own jobs too).
-    dispatching = tasks.enqueue_jobs in service.JOB_KEYS_CREATED_LISTENERS
-    if dispatching:
-        service.JOB_KEYS_CREATED_LISTENERS.remove(tasks.enqueue_jobs)
+    dispatching = tasks.dispatch_installed()
+    tasks.uninstall_dispatch()
     gateway = GatewayServer("127.0.0.1:0", recheck_s=0.5).start()
     settings.ZEEBE_ADDRESS = gateway.target
     zeebe._adapter = None
@@ -54,7 +53,7 @@ def bridged(transactional_db: None, settings) -> Iterator[Any]:
     zeebe._adapter = None
     gateway.stop(grace=0.5)
     if dispatching:
-        service.JOB_KEYS_CREATED_LISTENERS.append(tasks.enqueue_jobs)
+        tasks.install_dispatch()
     reset_caches()
 
 
@@ -78,7 +77,7 @@ def test_handler_result_completes_the_job(bridged, register) -> None:
     [job] = seen
     assert (job.process_instance_key, job.bpmn_process_id, job.retries) == (key, "zb", 3)
     row = Job.objects.get(process_instance_key=key)
-    assert row.state == Job.COMPLETED
+    assert (row.worker, row.state) == (BRIDGE_WORKER, Job.COMPLETED)
     assert Variable.objects.get(scope_key=key, name="doubled").value == 8
 
 

@@ -16,6 +16,7 @@ from django.db import connection
 from orders import services
 from orders.models import Charge, Order, Refund
 from processes import port
+from processes.bridge import BRIDGE_WORKER
 from processes.models import Job as JobRow
 from returns import services as return_services
 from returns.models import FraudAssessment, ReturnRefund, ReturnRequest
@@ -103,7 +104,7 @@ def test_marketplace_order_runs_to_completion_on_zeebe(zeebe_path: ZeebePath, ma
     # every job was activated by the bridge's pyzeebe worker and completed through the gateway
     jobs = JobRow.objects.filter(process_instance_key=key)
     assert jobs.count() >= 10
-    assert set(jobs.values_list("state", flat=True)) == {JobRow.COMPLETED}
+    assert set(jobs.values_list("worker", "state")) == {(BRIDGE_WORKER, JobRow.COMPLETED)}
 
 
 def _status(sub_order: VendorSubOrder) -> str:
