@@ -20,7 +20,7 @@ PYTHON ?= $(shell for c in python3.13 python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/
 	for c in python3 python; do \
 	if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then echo $$c; exit; fi; done)
 
-.PHONY: run test install lint typecheck format check-deploy lint-bpmn feel-conformance bench clean \
+.PHONY: run test install sdk9 lint typecheck format check-deploy lint-bpmn feel-conformance bench clean \
 	schemathesis reliability
 
 $(VENV)/.installed: pyproject.toml
@@ -32,6 +32,19 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# Camunda's previous Python client major, in a virtualenv of its own (it imports as the same
+# name as the project's); tests/processes/clients/test_python_sdk.py runs its scenarios there.
+SDK9_VENV ?= .venv-sdk9
+export SDK9_VENV
+SDK9_REQUIREMENTS := tests/processes/clients/requirements-sdk9.txt
+$(SDK9_VENV)/.installed: $(SDK9_REQUIREMENTS)
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed"; exit 1; }
+	test -x $(SDK9_VENV)/bin/python || $(PYTHON) -m venv $(SDK9_VENV)
+	$(SDK9_VENV)/bin/python -m pip install --quiet -r $(SDK9_REQUIREMENTS)
+	touch $@
+
+sdk9: $(SDK9_VENV)/.installed
+
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
@@ -39,7 +52,7 @@ run: install
 	@echo "Orderly back-office: http://$(HOST):$(PORT)/  (Ctrl-C stops it)"
 	DEMO_VENDOR_SLA_MINUTES=$${DEMO_VENDOR_SLA_MINUTES:-3} $(PY) manage.py serve $(HOST):$(PORT)
 
-test: install node_modules/.installed  # zbctl and Camunda's TypeScript clients run in the suite
+test: install node_modules/.installed sdk9  # zbctl and Camunda's clients run in the suite
 	@status=0; $(BIN)/pytest $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then \
 		echo "pytest selected no tests (PYTEST_ARGS=$$PYTEST_ARGS)"; \
