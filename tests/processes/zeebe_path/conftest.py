@@ -124,3 +124,30 @@ def zeebe_path(
         if dispatching:
             tasks.install_dispatch()
         reset_caches()
+
+
+@pytest.fixture(
+    params=["embedded", pytest.param("zeebe", marks=[pytest.mark.redis, pytest.mark.postgres])]
+)
+def engine_path(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The same process test on both paths: ``embedded`` (the in-process worker pool of
+    ``make run`` on the embedded engine) and ``zeebe`` (pyzeebe through the gateway, the bridge
+    and a Celery worker, as ``zeebe_path``)."""
+    if request.param == "zeebe":
+        request.getfixturevalue("zeebe_path")
+        yield "zeebe"
+        return
+    from processes.workers import WorkerPool
+
+    request.getfixturevalue("transactional_db")
+    reset_caches()
+    dispatching = tasks.dispatch_installed()
+    tasks.uninstall_dispatch()  # the pool takes the jobs, as with no broker
+    try:
+        port.deploy_all()
+        with WorkerPool(threads=2, interval=0.1):
+            yield "embedded"
+    finally:
+        if dispatching:
+            tasks.install_dispatch()
+        reset_caches()
