@@ -42,8 +42,7 @@ class PercentField(forms.CharField):
 class VendorSettingsForm(forms.Form):
     commission = PercentField(
         label="Commission rate (%)",
-        help_text="For example 12.5 %. Applies to sub-orders created from now on; open "
-        "sub-orders keep the rate they were created with.",
+        help_text="For example 12.5 %.",
     )
     sla_hours = forms.IntegerField(
         label="SLA (hours)",

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -373,6 +376,41 @@ def test_the_stock_service_refuses_what_the_form_would(market):
     row = stock_adjust(product_id=market.cable.pk, delta=-10, reason="count_correction")
     assert row.on_hand_after == 0
     assert StockItem.objects.get(product=market.cable).on_hand == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_adjustment_waits_for_the_stock_row_and_checks_what_was_committed(market):
+    """A reservation committed while the adjustment waited is counted: the row is locked and
+    read after the lock is granted, not before."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (DATABASE_URL)")
+    outcome: dict[str, str] = {}
+    finished = threading.Event()
+
+    def adjust() -> None:
+        try:
+            stock_adjust(product_id=market.headphones.pk, delta=-8, reason="lost", actor="wes")
+            outcome["result"] = "adjusted"
+        except ApplicationError as error:
+            outcome["result"] = error.message
+        except Exception as error:  # reported by the assertion below
+            outcome["result"] = repr(error)
+        finally:
+            connection.close()
+            finished.set()
+
+    with transaction.atomic():
+        stock = StockItem.objects.select_for_update().get(product=market.headphones)
+        worker = threading.Thread(target=adjust)
+        worker.start()
+        assert not finished.wait(0.5)  # waiting for the row
+        stock.reserved = 5
+        stock.save(update_fields=["reserved"])
+    worker.join(10)
+    assert "5 units reserved for open orders" in outcome["result"]
+    assert StockItem.objects.get(product=market.headphones).on_hand == 10
+    assert not StockAdjustment.objects.exists()
 
 
 @pytest.mark.parametrize(
