@@ -60,6 +60,8 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Incidents", "incidents:list", frozenset({SUPPORT, MANAGERS})),
     NavItem("Processes", "processes:list", frozenset({MANAGERS})),
     NavItem("Catalog", "vendors:catalog", STAFF),
+    NavItem("Stock", "vendors:stock", frozenset({WAREHOUSE, MANAGERS})),
+    NavItem("Vendors", "vendors:staff-vendors", frozenset({SUPPORT, MANAGERS})),
     NavItem("Vendor portal", "vendor_portal:home", frozenset({VENDORS})),
 ]
 
@@ -92,6 +94,12 @@ def nav_for(user: Any, current_path: str = "") -> list[dict[str, Any]]:
         elif item.count:
             entry["count"] = item.count_for(user)
         items.append(entry)
+    # A page under another item's URL (``/catalog/stock/`` under ``/catalog/``) marks only the
+    # item with the longest URL as the current page.
+    current_urls = [str(entry["url"]) for entry in items if entry["active"]]
+    current_url = max(current_urls, key=len) if current_urls else None
+    for entry in items:
+        entry["active"] = entry["url"] == current_url
     return items
 
 

@@ -297,3 +297,70 @@ class SubOrderEvent(models.TextChoices):
     PAYOUT_HOLD_CANCELLED = "payout_hold_cancelled", "Payout hold cancelled"
     PAYOUT_PAID = "payout_paid", "Payout paid"
     PAYOUT_REVERSED = "payout_reversed", "Payout reversed"
+
+
+class VendorEvent(models.TextChoices):
+    """What staff change in a vendor's settings (rows of ``VendorHistory``)."""
+
+    SETTING_CHANGED = "setting_changed", "Setting changed"
+    SECRET_ROTATED = "secret_rotated", "Callback secret rotated"
+
+
+class VendorHistory(models.Model):
+    """Who changed which of a vendor's settings, when, from what to what. Append-only; written
+    only through ``core.history.history_write`` (by ``vendors.services``).
+
+    ``old_value`` and ``new_value`` are the values as staff read them ("12.5 %"); a rotated
+    callback secret is recorded as the event alone, never its value.
+    """
+
+    EVENTS = VendorEvent
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="history")
+    event = models.CharField(max_length=60, choices=VendorEvent.choices)
+    field = models.CharField(max_length=60, blank=True)
+    old_value = models.CharField(max_length=300, blank=True)
+    new_value = models.CharField(max_length=300, blank=True)
+    # A vendor's settings have no status; the columns are the shape every history table shares.
+    from_status = models.CharField(max_length=30, blank=True)
+    to_status = models.CharField(max_length=30, blank=True)
+    actor = models.CharField(max_length=150, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "vendor history"
+
+    def __str__(self) -> str:
+        return f"{self.vendor.handle} {self.event} {self.field}"
+
+
+class StockReason(models.TextChoices):
+    RECEIVED = "received", "Received"
+    COUNT_CORRECTION = "count_correction", "Count correction"
+    DAMAGED = "damaged", "Damaged"
+    LOST = "lost", "Lost"
+    RETURNED_TO_VENDOR = "returned_to_vendor", "Returned to vendor"
+
+
+class StockAdjustment(models.Model):
+    """A change of a product's units on hand made by staff, with its reason. Append-only;
+    written only by ``vendors.stock.stock_adjust`` in the transaction that moves the stock."""
+
+    R = StockReason
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="adjustments")
+    delta = models.IntegerField(help_text="Units added (positive) or taken off (negative).")
+    reason = models.CharField(max_length=30, choices=StockReason.choices)
+    note = models.CharField(max_length=500, blank=True)
+    on_hand_after = models.PositiveIntegerField()
+    actor = models.CharField(max_length=150, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(delta=0), name="stock_adjustment_not_zero")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.sku} {self.delta:+d} ({self.reason})"

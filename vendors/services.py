@@ -22,11 +22,22 @@ from django_fsm import can_proceed
 
 from core import clock
 from core.errors import ApplicationError, NotYet
+from core.history import history_write
 from core.messages import publish_once
 from core.webhooks import retry_waiting_events_on_commit
 
 from .hooks import order_side
-from .models import Carrier, Payout, PayoutHold, SubOrderEvent, VendorSubOrder
+from .models import (
+    Carrier,
+    Payout,
+    PayoutHold,
+    SubOrderEvent,
+    Vendor,
+    VendorEvent,
+    VendorHistory,
+    VendorSubOrder,
+    new_callback_secret,
+)
 from .sla import vendor_sla
 from .stock import stock_consume
 
@@ -570,3 +581,108 @@ def vendor_share_take_back(
         return taken
     reduced = _hold_reduce(sub_order, amount_minor=amount_minor, reason=reason)
     return ShareTakenBack("none", 0) if reduced is None else ShareTakenBack("hold_reduced", reduced)
+
+
+# ------------------------------------------------------------------------------ vendor settings
+@dataclass(frozen=True)
+class VendorSettings:
+    """The settings of a vendor staff edit (managers)."""
+
+    commission_rate_bp: int
+    sla_hours: int
+    api_endpoint: str
+    contact_email: str
+    payout_account_id: str
+    is_active: bool
+
+
+VENDOR_SETTING_LABELS = {
+    "commission_rate_bp": "Commission rate",
+    "sla_hours": "SLA",
+    "api_endpoint": "API endpoint",
+    "contact_email": "Contact e-mail",
+    "payout_account_id": "Payout account",
+    "is_active": "Active",
+    "callback_secret": "Callback secret",
+}
+
+
+def percent_from_bp(rate_bp: int) -> str:
+    """Basis points as staff read them: 1250 -> "12.5 %", 1500 -> "15 %", 1234 -> "12.34 %"."""
+    whole, part = divmod(rate_bp, 100)
+    text = f"{whole}.{part:02d}".rstrip("0").rstrip(".") if part else str(whole)
+    return f"{text} %"
+
+
+def _shown(name: str, value: Any) -> str:
+    if name == "commission_rate_bp":
+        return percent_from_bp(value)
+    if name == "sla_hours":
+        return f"{value} hour" if value == 1 else f"{value} hours"
+    if name == "is_active":
+        return "yes" if value else "no"
+    return str(value)
+
+
+@transaction.atomic
+def vendor_settings_update(
+    *, vendor_id: int, settings: VendorSettings, actor: str
+) -> list[VendorHistory]:
+    """Save the settings that changed, with a history row per changed setting (who, old, new).
+
+    A new commission rate applies to sub-orders created afterwards: each sub-order keeps the
+    rate it was created with.
+    """
+    if not 0 <= settings.commission_rate_bp <= 10_000:
+        raise ApplicationError("The commission rate is between 0 % and 100 %.", field="commission")
+    if settings.sla_hours < 1:
+        raise ApplicationError("The SLA is at least one hour.", field="sla_hours")
+    vendor = Vendor.objects.select_for_update().get(pk=vendor_id)
+    rows = []
+    for name in (
+        "commission_rate_bp",
+        "sla_hours",
+        "api_endpoint",
+        "contact_email",
+        "payout_account_id",
+        "is_active",
+    ):
+        old, new = getattr(vendor, name), getattr(settings, name)
+        if old == new:
+            continue
+        setattr(vendor, name, new)
+        rows.append(
+            history_write(
+                VendorHistory,
+                VendorEvent.SETTING_CHANGED,
+                vendor=vendor,
+                field=name,
+                old_value=_shown(name, old),
+                new_value=_shown(name, new),
+                actor=actor,
+            )
+        )
+    if rows:
+        vendor.save(update_fields=[row.field for row in rows])
+    return rows
+
+
+@transaction.atomic
+def vendor_callback_secret_rotate(*, vendor_id: int, actor: str) -> str:
+    """Give the vendor a new callback secret and return it (the caller shows it once).
+
+    The history row says that the secret was rotated, never its value. Callbacks signed with
+    the old secret are refused from now on.
+    """
+    vendor = Vendor.objects.select_for_update().get(pk=vendor_id)
+    vendor.callback_secret = new_callback_secret()
+    vendor.save(update_fields=["callback_secret"])
+    history_write(
+        VendorHistory,
+        VendorEvent.SECRET_ROTATED,
+        vendor=vendor,
+        field="callback_secret",
+        new_value="rotated",
+        actor=actor,
+    )
+    return vendor.callback_secret

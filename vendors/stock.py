@@ -1,4 +1,5 @@
-"""The one writer of ``StockItem`` rows: reservations for sub-orders, consumption, restocking.
+"""The one writer of ``StockItem`` rows: reservations for sub-orders, consumption, restocking,
+and staff's adjustments (with their ``StockAdjustment`` rows).
 
 Rows are locked in product order, so that two writers sharing products cannot deadlock.
 """
@@ -10,8 +11,10 @@ from collections import defaultdict
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import ApplicationError
+
 from .hooks import order_side
-from .models import StockItem, SubOrderEvent, VendorSubOrder
+from .models import StockAdjustment, StockItem, StockReason, SubOrderEvent, VendorSubOrder
 
 
 def _sub_order_quantities(sub_order: VendorSubOrder) -> dict[int, int]:
@@ -110,3 +113,67 @@ def stock_restock(*, quantities: dict[int, int]) -> list[dict[str, int]]:
         stock[product_id].save(update_fields=["on_hand"])
         restocked.append({"product_id": product_id, "units": quantities[product_id]})
     return restocked
+
+
+# Which way each reason moves the stock: +1 only adds, -1 only takes off, 0 either way.
+REASON_DIRECTION = {
+    StockReason.RECEIVED: 1,
+    StockReason.COUNT_CORRECTION: 0,
+    StockReason.DAMAGED: -1,
+    StockReason.LOST: -1,
+    StockReason.RETURNED_TO_VENDOR: -1,
+}
+
+
+def _units(n: int) -> str:
+    return f"{n} unit" if abs(n) == 1 else f"{n} units"
+
+
+@transaction.atomic
+def stock_adjust(
+    *, product_id: int, delta: int, reason: str, note: str = "", actor: str = ""
+) -> StockAdjustment:
+    """Change a product's units on hand by ``delta`` for ``reason`` and record the adjustment.
+
+    The stock row is locked for the change. Refused (``ApplicationError`` on ``delta``) when
+    the result would be below zero or below the units reserved for open sub-orders, and when
+    the sign does not fit the reason (units received are added, damaged ones taken off).
+    """
+    if reason not in REASON_DIRECTION:
+        raise ApplicationError("Choose a reason from the list.", field="reason")
+    reason = StockReason(reason)
+    if delta == 0:
+        raise ApplicationError("Enter the number of units to add or take off.", field="delta")
+    direction = REASON_DIRECTION[reason]
+    if direction > 0 and delta < 0:
+        raise ApplicationError(
+            f"{reason.label} stock is added: enter a positive number.", field="delta"
+        )
+    if direction < 0 and delta > 0:
+        raise ApplicationError(
+            f"{reason.label} stock is taken off: enter a negative number.", field="delta"
+        )
+    StockItem.objects.get_or_create(product_id=product_id)
+    stock = StockItem.objects.select_for_update().get(product_id=product_id)
+    on_hand = stock.on_hand + delta
+    if on_hand < 0:
+        raise ApplicationError(
+            f"Only {_units(stock.on_hand)} on hand: on hand cannot go below zero.",
+            field="delta",
+        )
+    if on_hand < stock.reserved:
+        raise ApplicationError(
+            f"{_units(stock.reserved)} reserved for open orders: on hand cannot go below that,"
+            f" so at most {_units(stock.available)} can be taken off.",
+            field="delta",
+        )
+    stock.on_hand = on_hand
+    stock.save(update_fields=["on_hand"])
+    return StockAdjustment.objects.create(
+        product_id=product_id,
+        delta=delta,
+        reason=reason,
+        note=note.strip(),
+        on_hand_after=on_hand,
+        actor=actor,
+    )
