@@ -19,7 +19,7 @@ from processes import port
 from processes.selectors import ERROR_TYPE_WORDS
 from returns.models import ReturnRequest
 from returns.services import ReturnLineInput, return_request_create
-from vendors.models import VendorSubOrder
+from vendors.models import Product, Vendor, VendorSubOrder
 from vendors.services import sub_order_accept, sub_order_deliver, sub_order_ship
 
 BPMN_DIR = Path(__file__).resolve().parents[2] / "processes" / "bpmn"
@@ -93,7 +93,13 @@ def staff_urls() -> list[str]:
         reverse("incidents:list"),
         reverse("processes:list"),
         reverse("vendors:catalog"),
+        reverse("vendors:staff-vendors"),
+        reverse("vendors:stock"),
     ]
+    for vendor in Vendor.objects.all():
+        urls.append(reverse("vendors:staff-vendor", args=[vendor.handle]))
+    for product in Product.objects.select_related("vendor")[:5]:
+        urls.append(reverse("vendors:stock-product", args=[product.vendor.handle, product.sku]))
     for order in Order.objects.all():
         urls.append(reverse("orders:detail", args=[order.number]))
         urls.append(reverse("processes:instance", args=[order.process_instance_key]))
