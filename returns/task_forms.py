@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 
 from core.errors import ApplicationError
-from core.money import format_money
+from core.money import format_currency
 from orders.models import Charge
 from processes.forms import TaskForm, task_form
 
@@ -45,7 +45,7 @@ class ReturnTaskForm(TaskForm):
             ("Order", return_request.order.number),
             ("Customer", f"{return_request.customer.name} <{return_request.customer.email}>"),
             ("Items", lines),
-            ("Value", format_money(return_request.amount_minor, return_request.currency)),
+            ("Value", format_currency(return_request.amount_minor, return_request.currency)),
             ("Reason", return_request.get_reason_display()),
             ("Customer comment", return_request.customer_comment or "—"),
             ("Refund to", return_request.get_refund_method_display()),
@@ -208,7 +208,7 @@ class RefundApprovalForm(ReturnTaskForm):
         charge = Charge.objects.filter(order=order).first()
         facts = self.return_facts(return_request)
         facts += [
-            ("Refund amount", format_money(refund.amount_minor, refund.currency)),
+            ("Refund amount", format_currency(refund.amount_minor, refund.currency)),
             ("Requested by", refund.requested_by or "the customer"),
             ("Reviewed by", refund.reviewed_by or "—"),
         ]
@@ -216,14 +216,14 @@ class RefundApprovalForm(ReturnTaskForm):
             facts.append(
                 (
                     "Charge",
-                    f"{format_money(charge.amount_minor, charge.currency)}, "
-                    f"{format_money(charge.refunded_minor, charge.currency)} refunded so far",
+                    f"{format_currency(charge.amount_minor, charge.currency)}, "
+                    f"{format_currency(charge.refunded_minor, charge.currency)} refunded so far",
                 )
             )
         rows = [
             [
                 r.created_at.strftime("%Y-%m-%d %H:%M"),
-                format_money(r.amount_minor, r.currency),
+                format_currency(r.amount_minor, r.currency),
                 r.reason,
             ]
             for r in order.refunds.order_by("created_at")
@@ -231,7 +231,7 @@ class RefundApprovalForm(ReturnTaskForm):
         rows += [
             [
                 other.created_at.strftime("%Y-%m-%d %H:%M"),
-                format_money(other.amount_minor, other.currency),
+                format_currency(other.amount_minor, other.currency),
                 f"Return {other.number}: {other.get_status_display()}",
             ]
             for other in order.returns.exclude(pk=return_request.pk).order_by("created_at")
