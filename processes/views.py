@@ -129,14 +129,15 @@ def _render_task(request: HttpRequest, task: port.UserTask, form: Any, status: i
     summary = selectors.instance_summaries([task.process_instance_key]).get(
         task.process_instance_key
     )
+    can_complete = task.state == "CREATED" and task.assignee in ("", request.user.get_username())
     context = {
         "task": task,
         "form": form,
         "form_context": form.context(),
         "summary": summary,
         "link": selectors.business_link(summary.business_key, request.user) if summary else None,
-        "can_complete": task.state == "CREATED"
-        and task.assignee in ("", request.user.get_username()),
+        "can_complete": can_complete,
+        "refusal": form.completion_refusal() if can_complete else None,
         "is_manager": has_role(request.user, MANAGERS),
         "assignable": _assignable_users(task) if has_role(request.user, MANAGERS) else [],
     }

@@ -17,7 +17,7 @@ from core.money import format_currency
 from orders.models import Charge
 from processes.forms import TaskForm, task_form
 
-from .models import ItemCondition, ReturnRefund, ReturnRequest
+from .models import Inspection, ItemCondition, ReturnRefund, ReturnRequest
 from .services import refund_approval_check
 
 
@@ -76,7 +76,7 @@ class ReturnReviewForm(ReturnTaskForm):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("decision") == self.REJECT and not (data.get("reason") or "").strip():
             self.add_error("reason", "Say why the return is rejected.")
         return data
@@ -183,7 +183,7 @@ class RefundApprovalForm(ReturnTaskForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("decision") == self.REJECT and not (data.get("note") or "").strip():
             self.add_error("note", "Say why the refund is refused.")
         refund = self.refund()
@@ -198,6 +198,36 @@ class RefundApprovalForm(ReturnTaskForm):
     def variables(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {"refundApproval": {"decision": data["decision"], "note": data["note"].strip()}}
+
+    def completion_refusal(self) -> str | None:
+        """The four-eyes refusal of the service's own check, in words that say which part of
+        this return the user played."""
+        refund = self.refund()
+        if refund is None:
+            return None
+        try:
+            refund_approval_check(refund=refund, user=self.user)
+        except ApplicationError as refusal:
+            if refusal.code != "four_eyes":
+                return refusal.message
+            return self._four_eyes_words(refund) or refusal.message
+        return None
+
+    def _four_eyes_words(self, refund: ReturnRefund) -> str | None:
+        user_id = getattr(self.user, "pk", None)
+        return_request = refund.return_request
+        inspection = Inspection.objects.filter(return_request=return_request).first()
+        if return_request.reviewed_by_id == user_id:
+            part = "recorded the fraud review of this return"
+        elif inspection is not None and inspection.inspected_by_id == user_id:
+            part = "inspected the returned item"
+        elif return_request.requested_by_id == user_id or refund.requested_by_id == user_id:
+            part = "filed this return for the customer"
+        elif refund.reviewed_by_id == user_id:
+            part = "reviewed this return"
+        else:
+            return None
+        return f"You {part}, so another manager must approve the refund."
 
     def context(self) -> dict[str, Any]:
         refund = self.refund()
