@@ -6,7 +6,16 @@ so that the parts always add up to the whole (payout = amount - commission).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+
+from babel import Locale
+from babel.numbers import NumberPattern
+from babel.numbers import format_currency as babel_format_currency
+from django.conf import settings
+from django.utils.translation import to_locale
 
 BASIS_POINTS = 10_000
 
@@ -64,9 +73,38 @@ def allocate(*, total_minor: int, weights: list[int]) -> list[int]:
     return parts
 
 
+def minor_unit_exponent(currency: str) -> int:
+    """Digits after the decimal point of ``currency`` (ISO 4217): JPY 0, EUR 2, KWD 3."""
+    return _EXPONENTS.get(currency.upper(), 2)
+
+
+@lru_cache(maxsize=32)
+def _currency_pattern(language_code: str, exponent: int) -> tuple[Locale, NumberPattern]:
+    """The locale's standard currency pattern with exactly ``exponent`` fraction digits.
+
+    The digits follow the exponent amounts are stored with, not the locale data's own digits
+    for the currency (which may differ), so a stored amount is never rounded for display.
+    """
+    locale = Locale.parse(to_locale(language_code))
+    pattern = copy.copy(locale.currency_formats["standard"])
+    pattern.frac_prec = (exponent, exponent)
+    return locale, pattern
+
+
+def format_currency(amount_minor: int, currency: str) -> str:
+    """``1290, "EUR"`` -> ``"€12.90"`` in the site's locale (``LANGUAGE_CODE``), with the
+    currency's own minor-unit exponent (``1500, "JPY"`` -> ``"¥1,500"``). For pages."""
+    code = currency.upper()
+    exponent = minor_unit_exponent(code)
+    locale, pattern = _currency_pattern(settings.LANGUAGE_CODE, exponent)
+    amount = Decimal(int(amount_minor)).scaleb(-exponent)
+    return babel_format_currency(amount, code, format=pattern, locale=locale, currency_digits=False)
+
+
 def format_money(amount_minor: int, currency: str) -> str:
-    """``12345, "EUR"`` -> ``"123.45 EUR"`` (for display; never parse this back)."""
-    exponent = _EXPONENTS.get(currency.upper(), 2)
+    """``12345, "EUR"`` -> ``"123.45 EUR"``: the ISO form kept for documents and e-mails (pages
+    use ``format_currency``; never parse either back)."""
+    exponent = minor_unit_exponent(currency)
     sign = "-" if amount_minor < 0 else ""
     value = abs(amount_minor)
     if exponent == 0:

@@ -17,7 +17,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 from django.utils import timezone
 
-from core.money import format_money
+from core.money import format_currency
 from vendors.models import HoldStatus, PayoutHold, SubOrderStatus, VendorSubOrder
 
 from .models import Charge, ChargeStatus, Order, OrderEvent, OrderStatus
@@ -61,14 +61,14 @@ def stop_leftovers(order: Order) -> list[str]:
         kept = charge.amount_minor - charge.refunded_minor
         if kept > 0:
             left.append(
-                f"The customer's payment of {format_money(kept, charge.currency)} stays "
+                f"The customer's payment of {format_currency(kept, charge.currency)} stays "
                 "captured (no refund)."
             )
     for hold in PayoutHold.objects.filter(
         sub_order__order=order, status=HoldStatus.HELD
     ).select_related("sub_order__vendor"):
         left.append(
-            f"The payout hold of {format_money(hold.amount_minor, hold.currency)} for "
+            f"The payout hold of {format_currency(hold.amount_minor, hold.currency)} for "
             f"{hold.sub_order.vendor.name} stays held."
         )
     for sub_order in VendorSubOrder.objects.filter(
@@ -152,7 +152,9 @@ def describe_orders(business_keys: list[str]) -> dict[str, str]:
     if not numbers:
         return {}
     found = {
-        order.number: f"{order.customer.name} · {format_money(order.total_minor, order.currency)}"
+        order.number: (
+            f"{order.customer.name} · {format_currency(order.total_minor, order.currency)}"
+        )
         for order in Order.objects.filter(number__in=numbers).select_related("customer")
     }
     late = VendorSubOrder.objects.filter(

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.roles import MANAGERS, SUPPORT, WAREHOUSE, has_role
-from core.money import format_money
+from core.money import format_currency
 from processes import port
 from processes.selectors import error_type_words
 from vendors.models import SubOrderEvent, SubOrderStatus
@@ -164,7 +164,7 @@ def _history_entry(h: OrderHistory, *, user: Any, currency: str) -> Entry:
         text = f"{h.sub_order.vendor.name} ({h.sub_order.number}): {text[0].lower()}{text[1:]}"
     amount = detail.get("amount_minor", detail.get("total_minor"))
     if isinstance(amount, int):
-        text += f", {format_money(amount, detail.get('currency') or currency)}"
+        text += f", {format_currency(amount, detail.get('currency') or currency)}"
     for key in ("reason", "decline_code", "units"):
         if detail.get(key):
             label = {"decline_code": "declined as", "units": "units"}.get(key, "")

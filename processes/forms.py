@@ -40,6 +40,12 @@ class TaskForm(forms.Form):
         """Extra facts shown above the form (amounts, scores, history)."""
         return {}
 
+    def completion_refusal(self) -> str | None:
+        """Why a business rule would refuse this user's completion, known before they submit
+        (the page shows it above the form and disables the submit button); None when nothing
+        refuses it. ``clean`` still checks the rule when the form is posted."""
+        return None
+
     def after_complete(self) -> str | None:
         """Business actions the decision calls for, once the task is completed (services only).
 

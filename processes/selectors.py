@@ -273,7 +273,7 @@ def business_link(business_key: str, user: Any = None) -> str | None:
     return None
 
 
-# Domain apps register ``business keys -> {key: "Lena Fischer · 129.00 EUR"}`` (one query each).
+# Domain apps register ``business keys -> {key: "Lena Fischer · €129.00"}`` (one query each).
 BUSINESS_DESCRIPTIONS: list[Callable[[list[str]], dict[str, str]]] = []
 
 

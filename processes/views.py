@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.html import escape
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -129,14 +130,15 @@ def _render_task(request: HttpRequest, task: port.UserTask, form: Any, status: i
     summary = selectors.instance_summaries([task.process_instance_key]).get(
         task.process_instance_key
     )
+    can_complete = task.state == "CREATED" and task.assignee in ("", request.user.get_username())
     context = {
         "task": task,
         "form": form,
         "form_context": form.context(),
         "summary": summary,
         "link": selectors.business_link(summary.business_key, request.user) if summary else None,
-        "can_complete": task.state == "CREATED"
-        and task.assignee in ("", request.user.get_username()),
+        "can_complete": can_complete,
+        "refusal": form.completion_refusal() if can_complete else None,
         "is_manager": has_role(request.user, MANAGERS),
         "assignable": _assignable_users(task) if has_role(request.user, MANAGERS) else [],
     }
@@ -306,6 +308,102 @@ def incident_resolve(request: HttpRequest, key: int) -> HttpResponse:
         return redirect(detail_url)
     messages.success(request, "Incident resolved; the step runs again.")
     return redirect("incidents:list")
+
+
+# At most this many incidents are retried by one batch (the preview says when there are more).
+BATCH_RETRY_LIMIT = 200
+
+
+def _batch_filter(data: Any) -> tuple[str, str]:
+    return data.get("process", "").strip(), data.get("error_type", "").strip()
+
+
+def _incidents_url(process_id: str, error_type: str) -> str:
+    query = urlencode({"process": process_id, "error_type": error_type})
+    return reverse("incidents:list") + ("?" + query if process_id or error_type else "")
+
+
+@require_GET
+@incident_roles
+def incident_retry_preview(request: HttpRequest) -> HttpResponse:
+    """First step of "retry all": the open incidents of one workflow and kind of problem that
+    the confirmed retry will touch, in business words."""
+    process_id, error_type = _batch_filter(request.GET)
+    if not process_id or not error_type:
+        messages.error(request, "Choose a workflow and a kind of problem to retry.")
+        return redirect("incidents:list")
+    incidents = selectors.open_incidents(process_id=process_id, error_type=error_type)
+    chosen = incidents[:BATCH_RETRY_LIMIT]
+    return render(
+        request,
+        "processes/incident_retry_preview.html",
+        {
+            "process_id": process_id,
+            "error_type": error_type,
+            "process_name": selectors.element_names(process_id)[0],
+            "explanation": selectors.error_type_words(error_type),
+            "rows": selectors.incident_rows(chosen),
+            "total": incidents.count(),
+            "limit": BATCH_RETRY_LIMIT,
+            "back": _incidents_url(process_id, error_type),
+        },
+    )
+
+
+@require_POST
+@incident_roles
+def incident_retry_batch(request: HttpRequest) -> HttpResponse:
+    """The confirmed batch: each incident the preview listed, still open and still of that kind,
+    is resolved through the port as the single retry does (one more retry for a failed job)."""
+    process_id, error_type = _batch_filter(request.POST)
+    back = _incidents_url(process_id, error_type)
+    keys = list(
+        dict.fromkeys(int(k) for k in request.POST.getlist("incident") if k.strip().isdigit())
+    )[:BATCH_RETRY_LIMIT]
+    if not keys:
+        messages.error(request, "No incidents were chosen; nothing was retried.")
+        return redirect(back)
+    retried: list[port.Incident] = []
+    failed: list[tuple[port.Incident, str]] = []
+    left_alone = 0
+    for key in keys:
+        incident = port.incident(key)
+        if (
+            incident is None
+            or incident.state != "ACTIVE"
+            or incident.process_id != process_id
+            or incident.error_type != error_type
+        ):
+            left_alone += 1  # resolved meanwhile, or not of this kind
+            continue
+        try:
+            port.resolve_incident(
+                incident.key, retries=1 if incident.job_key else None, user=request.user
+            )
+        except PortError as rejection:
+            failed.append((incident, rejection.message))
+        else:
+            retried.append(incident)
+    if retried:
+        messages.success(
+            request,
+            f"Retried {len(retried)} incident{'s' if len(retried) != 1 else ''}; "
+            "the steps run again.",
+        )
+    if failed:
+        rows = selectors.incident_rows(incident for incident, _message in failed)
+        reasons = "; ".join(
+            f"{row['business_key'] or row['process_name']} ({row['step']}): {message}"
+            for row, (_incident, message) in zip(rows, failed, strict=True)
+        )
+        messages.error(request, f"Could not retry {len(failed)}: {reasons}")
+    if left_alone:
+        messages.info(
+            request,
+            f"{left_alone} incident{'s were' if left_alone != 1 else ' was'} already resolved "
+            "or changed since the preview, and left alone.",
+        )
+    return redirect(back)
 
 
 # ------------------------------------------------------------------------------ processes

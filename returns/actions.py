@@ -61,11 +61,11 @@ def awaited_parcels_count(user: Any) -> int:
 
 def describe_returns(business_keys: list[str]) -> dict[str, str]:
     """Tasklist rows: the return's customer, value and reason (one query)."""
-    from core.money import format_money
+    from core.money import format_currency
 
     numbers = [key for key in business_keys if key.startswith("RET-")]
     return {
-        r.number: f"{r.customer.name} · {format_money(r.amount_minor, r.currency)} · "
+        r.number: f"{r.customer.name} · {format_currency(r.amount_minor, r.currency)} · "
         f"{r.get_reason_display().lower()}"
         for r in ReturnRequest.objects.filter(number__in=numbers).select_related("customer")
     }

@@ -13,11 +13,11 @@ from typing import Any
 from django import forms
 
 from core.errors import ApplicationError
-from core.money import format_money
+from core.money import format_currency
 from orders.models import Charge
 from processes.forms import TaskForm, task_form
 
-from .models import ItemCondition, ReturnRefund, ReturnRequest
+from .models import Inspection, ItemCondition, ReturnRefund, ReturnRequest
 from .services import refund_approval_check
 
 
@@ -45,7 +45,7 @@ class ReturnTaskForm(TaskForm):
             ("Order", return_request.order.number),
             ("Customer", f"{return_request.customer.name} <{return_request.customer.email}>"),
             ("Items", lines),
-            ("Value", format_money(return_request.amount_minor, return_request.currency)),
+            ("Value", format_currency(return_request.amount_minor, return_request.currency)),
             ("Reason", return_request.get_reason_display()),
             ("Customer comment", return_request.customer_comment or "—"),
             ("Refund to", return_request.get_refund_method_display()),
@@ -76,7 +76,7 @@ class ReturnReviewForm(ReturnTaskForm):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("decision") == self.REJECT and not (data.get("reason") or "").strip():
             self.add_error("reason", "Say why the return is rejected.")
         return data
@@ -183,7 +183,7 @@ class RefundApprovalForm(ReturnTaskForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("decision") == self.REJECT and not (data.get("note") or "").strip():
             self.add_error("note", "Say why the refund is refused.")
         refund = self.refund()
@@ -199,6 +199,36 @@ class RefundApprovalForm(ReturnTaskForm):
         data = self.cleaned_data
         return {"refundApproval": {"decision": data["decision"], "note": data["note"].strip()}}
 
+    def completion_refusal(self) -> str | None:
+        """The four-eyes refusal of the service's own check, in words that say which part of
+        this return the user played."""
+        refund = self.refund()
+        if refund is None:
+            return None
+        try:
+            refund_approval_check(refund=refund, user=self.user)
+        except ApplicationError as refusal:
+            if refusal.code != "four_eyes":
+                return refusal.message
+            return self._four_eyes_words(refund) or refusal.message
+        return None
+
+    def _four_eyes_words(self, refund: ReturnRefund) -> str | None:
+        user_id = getattr(self.user, "pk", None)
+        return_request = refund.return_request
+        inspection = Inspection.objects.filter(return_request=return_request).first()
+        if return_request.reviewed_by_id == user_id:
+            part = "recorded the fraud review of this return"
+        elif inspection is not None and inspection.inspected_by_id == user_id:
+            part = "inspected the returned item"
+        elif return_request.requested_by_id == user_id or refund.requested_by_id == user_id:
+            part = "filed this return for the customer"
+        elif refund.reviewed_by_id == user_id:
+            part = "reviewed this return"
+        else:
+            return None
+        return f"You {part}, so another manager must approve the refund."
+
     def context(self) -> dict[str, Any]:
         refund = self.refund()
         if refund is None:
@@ -208,7 +238,7 @@ class RefundApprovalForm(ReturnTaskForm):
         charge = Charge.objects.filter(order=order).first()
         facts = self.return_facts(return_request)
         facts += [
-            ("Refund amount", format_money(refund.amount_minor, refund.currency)),
+            ("Refund amount", format_currency(refund.amount_minor, refund.currency)),
             ("Requested by", refund.requested_by or "the customer"),
             ("Reviewed by", refund.reviewed_by or "—"),
         ]
@@ -216,14 +246,14 @@ class RefundApprovalForm(ReturnTaskForm):
             facts.append(
                 (
                     "Charge",
-                    f"{format_money(charge.amount_minor, charge.currency)}, "
-                    f"{format_money(charge.refunded_minor, charge.currency)} refunded so far",
+                    f"{format_currency(charge.amount_minor, charge.currency)}, "
+                    f"{format_currency(charge.refunded_minor, charge.currency)} refunded so far",
                 )
             )
         rows = [
             [
                 r.created_at.strftime("%Y-%m-%d %H:%M"),
-                format_money(r.amount_minor, r.currency),
+                format_currency(r.amount_minor, r.currency),
                 r.reason,
             ]
             for r in order.refunds.order_by("created_at")
@@ -231,7 +261,7 @@ class RefundApprovalForm(ReturnTaskForm):
         rows += [
             [
                 other.created_at.strftime("%Y-%m-%d %H:%M"),
-                format_money(other.amount_minor, other.currency),
+                format_currency(other.amount_minor, other.currency),
                 f"Return {other.number}: {other.get_status_display()}",
             ]
             for other in order.returns.exclude(pk=return_request.pk).order_by("created_at")

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.urls import reverse
+from django.utils.html import format_html
 
+from config.roles import MANAGERS, SUPPORT, has_role
 from processes.forms import TaskForm, task_form
 
 from .models import VendorSubOrder
@@ -50,7 +53,7 @@ class VendorEscalationForm(TaskForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         decision = data.get("decision")
         if decision == self.EXTEND and not data.get("extend_hours"):
             self.add_error("extend_hours", "Say by how many hours the deadline is extended.")
@@ -88,6 +91,8 @@ class VendorEscalationForm(TaskForm):
         from .services import sub_order_reject
 
         sub_order = self.sub_order()
+        if sub_order is None:  # clean() refuses a cancellation without a sub-order
+            return None
         reason = f"Cancelled by support: {self.cleaned_data['note'].strip()}"
         sub_order_reject(sub_order=sub_order, reason=reason, actor=self.user.get_username())
         return f"{sub_order.number} is cancelled; its stock and payment are being returned."
@@ -97,16 +102,32 @@ class VendorEscalationForm(TaskForm):
         if sub_order is None:
             return {}
         vendor = sub_order.vendor
+        order_number = sub_order.order.number
+        if has_role(self.user, SUPPORT, MANAGERS):
+            # The order page lists each vendor's part in its "Vendors" section.
+            order_url = reverse("orders:detail", args=[order_number])
+            order: Any = format_html('<a href="{}">{}</a>', order_url, order_number)
+            part: Any = format_html(
+                '<a href="{}#vendors">{}</a> ({})',
+                order_url,
+                sub_order.number,
+                sub_order.get_status_display(),
+            )
+        else:
+            order = order_number
+            part = f"{sub_order.number} ({sub_order.get_status_display()})"
+        contact: Any = (
+            format_html('<a href="mailto:{0}">{0}</a>', vendor.contact_email)
+            if vendor.contact_email
+            else "no e-mail on file"
+        )
         return {
             "facts": [
-                ("Order", sub_order.order.number),
-                ("Sub-order", f"{sub_order.number} ({sub_order.get_status_display()})"),
-                (
-                    "Vendor",
-                    f"{vendor.name}"
-                    + (f" · {vendor.contact_email}" if vendor.contact_email else ""),
-                ),
-                ("Promised answer within", f"{vendor.sla_hours} hours"),
+                ("Vendor", vendor.name),
+                ("Contact e-mail", contact),
+                ("Promised answer within", f"{vendor.sla_hours} hours (the vendor's SLA)"),
+                ("Order", order),
+                ("Sub-order", part),
                 ("Requested at", sub_order.requested_at or "—"),
                 ("Deadline was", sub_order.sla_due_at or "—"),
             ]

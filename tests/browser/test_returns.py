@@ -131,7 +131,7 @@ def test_review_inspect_and_approve_a_flagged_return(browser_page, flagged_retur
     sign_in(page, "mona", PASSWORD)
     assert page.get_by_role("link", name=RETURNS_ONE).is_visible()
     page.goto(page.base_url + f"/tasks/{approval.key}/")
-    assert page.get_by_text("5199.92 EUR").first.is_visible()
+    assert page.get_by_text("€5,199.92").first.is_visible()
     assert page.get_by_role("columnheader", name="Refund history of the order").is_visible()
     page.get_by_label("Approve the refund").check()
     screenshot(page, "return-refund-approval-form")

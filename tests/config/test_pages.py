@@ -113,3 +113,14 @@ def test_times_follow_the_browser_time_zone(demo_data):
     request = type("R", (), {"COOKIES": {"tz": "Europe%2FBerlin"}})()
     UserTimezoneMiddleware(view)(request)
     assert seen["tz"] == "Europe/Berlin"
+
+
+def test_catalog_shows_prices_in_currency_format(demo_data):
+    from vendors.models import Product
+
+    product = Product.objects.exclude(price_minor=0).order_by("sku").first()
+    product.price_minor, product.currency = 12900, "EUR"
+    product.save(update_fields=["price_minor", "currency"])
+    html = signed_in("sam").get(reverse("vendors:catalog") + f"?q={product.sku}").content.decode()
+    assert "€129.00" in html
+    assert "(minor)" not in html and "12900" not in html

@@ -49,6 +49,29 @@ def test_form_shows_the_vendor_and_validates(deployed, market, support_client):
     assert task.state == UserTask.CREATED
 
 
+def test_form_shows_the_vendors_contact_details_and_links(deployed, market, support_client):
+    market.cedar.contact_email = "ops@cedar.example"
+    market.cedar.save(update_fields=["contact_email"])
+    order, _instance, task = late_cedar(deployed, market)
+    cedar_part = sub(order, market.cedar)
+
+    html = support_client.get(reverse("tasks:detail", args=[task.key])).content.decode()
+
+    assert '<a href="mailto:ops@cedar.example">ops@cedar.example</a>' in html
+    assert "12 hours (the vendor&#x27;s SLA)" in html
+    order_url = reverse("orders:detail", args=[order.number])
+    assert f'<a href="{order_url}">{order.number}</a>' in html
+    assert f'<a href="{order_url}#vendors">{cedar_part.number}</a>' in html
+
+
+def test_form_says_when_the_vendor_has_no_e_mail(deployed, market, support_client):
+    market.cedar.contact_email = ""
+    market.cedar.save(update_fields=["contact_email"])
+    _order, _instance, task = late_cedar(deployed, market)
+    html = support_client.get(reverse("tasks:detail", args=[task.key])).content.decode()
+    assert "no e-mail on file" in html and "mailto:" not in html
+
+
 def test_extend_asks_again_when_the_new_deadline_passes(deployed, market, support_client):
     order, instance, task = late_cedar(deployed, market)
     support_client.post(

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from django.template import Context, Template
 
-from core.money import allocate, format_money, round_half_up_div, split_commission
+from core.money import (
+    allocate,
+    format_currency,
+    format_money,
+    round_half_up_div,
+    split_commission,
+)
+from orders.templatetags.money import money as money_filter
 
 
 @pytest.mark.parametrize(
@@ -63,3 +71,40 @@ def test_format_money_uses_the_currency_exponent():
     assert format_money(12345, "EUR") == "123.45 EUR"
     assert format_money(-5, "EUR") == "-0.05 EUR"
     assert format_money(1500, "JPY") == "1500 JPY"
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        (1290, "EUR", "€12.90"),
+        (123456789, "EUR", "€1,234,567.89"),
+        (1500, "JPY", "¥1,500"),  # no minor unit: 1500 is fifteen hundred yen
+        (1234, "KWD", "KWD1.234"),  # three decimals: 1234 fils
+        (-1290, "EUR", "-€12.90"),
+        (-5, "EUR", "-€0.05"),
+        (0, "USD", "$0.00"),
+    ],
+)
+def test_money_filter_shows_currency_format_with_the_currency_exponent(amount, currency, shown):
+    assert money_filter(amount, currency) == shown
+    assert format_currency(amount, currency) == shown
+
+
+def test_money_filter_shows_a_dash_for_no_amount():
+    assert money_filter(None, "EUR") == "—"
+    assert money_filter("", "EUR") == "—"
+
+
+def test_money_filter_follows_the_site_language(settings):
+    settings.LANGUAGE_CODE = "de-de"
+    assert money_filter(1290, "EUR") == "12,90\xa0€"
+    assert money_filter(-1500, "JPY") == "-1.500\xa0¥"
+
+
+def test_templates_render_money_through_the_filter_and_the_portal_tag():
+    rendered = Template(
+        "{% load money %}{{ a|money:'EUR' }} {{ b|money:'JPY' }} {{ none|money:'EUR' }}"
+    ).render(Context({"a": 12900, "b": 1500, "none": None}))
+    assert rendered == "€129.00 ¥1,500 —"
+    portal = Template("{% load vendor_money %}[{% money a 'KWD' %}][{% money none 'EUR' %}]")
+    assert portal.render(Context({"a": -1001, "none": None})) == "[-KWD1.001][]"

@@ -52,7 +52,7 @@ def test_list_shows_what_each_order_waits_for(orders):
     for order in orders:
         assert order.number in body
     assert "task: Review request" in body
-    assert "129.00 EUR" in body
+    assert "€129.00" in body
 
 
 def test_list_filters_and_search(orders):

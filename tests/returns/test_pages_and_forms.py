@@ -115,6 +115,53 @@ def test_refund_approval_form_refuses_the_reviewer_four_eyes(deployed, flagged, 
     assert task.state == UserTask.CREATED
 
 
+FOUR_EYES_NOTICE = (
+    "You recorded the fraud review of this return, so another manager must approve the refund."
+)
+
+
+def test_refund_approval_shows_the_four_eyes_rule_before_submitting(
+    deployed, flagged, manager, manager2
+):
+    # given a manager recorded the fraud review of the flagged return
+    task = to_approval(deployed, flagged, manager)
+
+    html = signed_in(manager).get(f"/tasks/{task.key}/").content.decode()
+    form = html.split('action="/tasks/')[-1]
+
+    assert FOUR_EYES_NOTICE in html
+    assert html.index(FOUR_EYES_NOTICE) < html.index(f'action="/tasks/{task.key}/complete/"')
+    assert '<button type="submit" disabled aria-describedby="completion-refused">' in form
+
+    # another manager sees no notice and can submit
+    other = signed_in(manager2).get(f"/tasks/{task.key}/").content.decode()
+    assert FOUR_EYES_NOTICE not in other and "completion-refused" not in other
+    assert '<button type="submit">Complete task</button>' in other
+
+
+def test_refund_approval_notice_names_the_inspection(deployed, flagged, support, manager, manager2):
+    # support sends the flagged return to inspection; a manager (managers see every task)
+    # inspects the item, and so cannot approve its refund
+    return_request, instance = flagged
+    review = deployed.user_task("UserTask_review", instance)
+    complete_in_tasklist(deployed, support, review, {"decision": "inspect"})
+    receive(deployed, return_request)
+    inspection = deployed.user_task("UserTask_inspection", instance)
+    complete_in_tasklist(
+        deployed,
+        manager,
+        inspection,
+        {"condition": "as_new", "matches_order": "on", "restockable": "on"},
+    )
+    approval = deployed.user_task("UserTask_refund_approval", instance)
+
+    html = signed_in(manager).get(f"/tasks/{approval.key}/").content.decode()
+
+    assert "You inspected the returned item, so another manager must approve the refund." in html
+    assert "disabled" in html.split(f'action="/tasks/{approval.key}/complete/"')[1]
+    assert "disabled" not in signed_in(manager2).get(f"/tasks/{approval.key}/").content.decode()
+
+
 def test_refund_approval_form_shows_amount_and_history_and_approves(
     deployed, flagged, support, manager
 ):
@@ -122,7 +169,7 @@ def test_refund_approval_form_shows_amount_and_history_and_approves(
     task = to_approval(deployed, flagged, support)
     page = signed_in(manager).get(f"/tasks/{task.key}/")
     html = page.content.decode()
-    assert "5,199.92 EUR" in html or "5199.92 EUR" in html
+    assert "€5,199.92" in html
     assert "Refund history of the order" in html
 
     complete_in_tasklist(deployed, manager, task, {"decision": "approve"})

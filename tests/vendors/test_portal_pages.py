@@ -63,9 +63,9 @@ def test_sub_orders_and_payouts_have_totals_and_filters(deployed, market, portal
     vendor_services.sub_order_accept(sub_order=acme, actor="vendor:acme-audio")
     deployed.run_handlers()
     listing = portal.get(reverse("vendor_portal:sub_orders")).content.decode()
-    assert "1 sub-order ·" in listing and "your payouts 109.65 EUR" in listing
+    assert "1 sub-order ·" in listing and "your payouts €109.65" in listing
     payouts = portal.get(reverse("vendor_portal:payouts")).content.decode()
-    assert "109.65 EUR" in payouts and "held now" in payouts
+    assert "€109.65" in payouts and "held now" in payouts
     second = place_paid_order(deployed).sub_orders.get(vendor=market.acme)
     vendor_services.sub_order_reject(sub_order=second, reason="no stock", actor="vendor:acme")
     deployed.run_handlers()
@@ -73,6 +73,6 @@ def test_sub_orders_and_payouts_have_totals_and_filters(deployed, market, portal
     figures = (
         portal.get(reverse("vendor_portal:payouts")).content.decode().split('id="holds-title"')[0]
     )
-    assert "109.65 EUR" in figures and "219.30 EUR" not in figures
+    assert "€109.65" in figures and "€219.30" not in figures
     released = portal.get(reverse("vendor_portal:payouts") + "?hold_status=released").content
     assert "No payout holds." in released.decode()

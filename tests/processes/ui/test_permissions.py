@@ -143,6 +143,22 @@ PAGES = {
         expected("done", "403", "done"),
         None,
     ),
+    "incident retry preview": (
+        "get",
+        "incidents:retry_preview",
+        None,
+        {"process": "ui-review", "error_type": "JOB_NO_RETRIES"},
+        expected("200", "403", "200"),
+        "booking system down",
+    ),
+    "incident retry batch": (
+        "post",
+        "incidents:retry_batch",
+        None,
+        {"process": "ui-review", "error_type": "JOB_NO_RETRIES"},
+        expected("done", "403", "done"),
+        None,
+    ),
     "process list": (
         "get",
         "processes:list",
