@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.test import Client
 
 from config.roles import SUPPORT, VENDORS
 from vendors.models import Vendor, VendorMembership
@@ -21,3 +22,13 @@ def make_user(username: str, *, role: str | None = None, vendor: Vendor | None =
 
 def make_staff(username: str = "sam"):
     return make_user(username, role=SUPPORT)
+
+
+def signed_in_demo(username: str) -> Client:
+    """A test client signed in as one of the demo's users (``orders.demo.DEMO_USERS``)."""
+    from orders.demo import DEMO_USERS
+
+    client = Client()
+    demo = next(d for d in DEMO_USERS if d.username == username)
+    assert client.login(username=demo.username, password=demo.password)
+    return client

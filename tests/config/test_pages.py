@@ -1,19 +1,11 @@
 import pytest
-from django.test import Client
 from django.urls import reverse
 
-from orders.demo import DEMO_USERS
+from tests.factories import signed_in_demo as signed_in
 
 pytestmark = pytest.mark.django_db
 
 STAFF_PAGES = ["home", "vendors:catalog"]
-
-
-def signed_in(username: str) -> Client:
-    client = Client()
-    demo = next(d for d in DEMO_USERS if d.username == username)
-    assert client.login(username=demo.username, password=demo.password)
-    return client
 
 
 def test_sign_in_page_answers(client):

@@ -8,17 +8,17 @@ import re
 from pathlib import Path
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from orders import services
-from orders.demo import DEMO_USERS, load_demo_data
+from orders.demo import load_demo_data
 from orders.models import Order
 from orders.payments import sandbox
 from processes import port
 from processes.selectors import ERROR_TYPE_WORDS
 from returns.models import ReturnRequest
 from returns.services import ReturnLineInput, return_request_create
+from tests.factories import signed_in_demo as signed_in
 from vendors.models import Product, Vendor, VendorSubOrder
 from vendors.services import sub_order_accept, sub_order_deliver, sub_order_ship
 
@@ -32,13 +32,6 @@ TAG = re.compile(r"<[^>]+>")
 def visible_text(page: str) -> str:
     body = page.split("<body", 1)[-1]
     return html.unescape(TAG.sub(" ", HIDDEN.sub(" ", body)))
-
-
-def signed_in(username: str) -> Client:
-    client = Client()
-    demo = next(d for d in DEMO_USERS if d.username == username)
-    assert client.login(username=demo.username, password=demo.password)
-    return client
 
 
 @pytest.fixture

@@ -4,23 +4,15 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from orders.demo import DEMO_USERS
 from orders.models import Customer, Order, OrderHistory
 from processes.engine import service
+from tests.factories import signed_in_demo as signed_in
 
 pytestmark = pytest.mark.django_db
 REVIEW_BPMN = Path(__file__).parents[1] / "processes" / "ui" / "review.bpmn"
-
-
-def signed_in(username: str) -> Client:
-    client = Client()
-    demo = next(d for d in DEMO_USERS if d.username == username)
-    assert client.login(username=demo.username, password=demo.password)
-    return client
 
 
 def make_order(number: str, *, with_process: bool = True, total: int = 12900) -> Order:

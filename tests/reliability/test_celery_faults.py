@@ -24,6 +24,7 @@ from processes import tasks
 from processes.engine import service
 from processes.models import ElementInstance, Job, Record
 from tests.processes.workers.conftest import tasks_in_row, wait_until
+from tests.subprocesses import database_url, free_port, stop
 
 from . import celery_handlers
 from .conftest import assert_money_invariants, assert_nothing_stuck, drive_until_final
@@ -35,12 +36,6 @@ BPMN = REPO / "processes" / "bpmn" / "marketplace-order.bpmn"
 BROKER_URLS = ("broker_url", "broker_write_url", "broker_read_url")
 CUSTOMER = CustomerInput(email="lena@example.com", name="Lena Fischer", country="DE")
 LINES = [LineInput("acme-audio", "AA-HP-100", 1), LineInput("bolt-bikes", "BB-HLM-M", 1)]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class RedisServer:
@@ -78,14 +73,6 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(10)
         self.process = None
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -146,13 +133,7 @@ def workers(redis_server, settings, tmp_path, market) -> Iterator[Callable[..., 
     service.deploy([(BPMN.name, BPMN.read_text())])
     yield start
     for worker in started:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+        stop(worker)
     app.conf.update(previous)
     _forget_connections(app)
     if not was_installed:

@@ -10,21 +10,14 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from orders.demo import DEMO_USERS
 from processes import port
 from processes.engine import service
 from processes.models import Incident, Job, UserTask
+from tests.factories import signed_in_demo as signed_in
 
 pytestmark = pytest.mark.django_db
 BPMN = Path(__file__).parent / "review.bpmn"
 KIND = {"process": "ui-review", "error_type": "JOB_NO_RETRIES"}
-
-
-def signed_in(username: str) -> Client:
-    client = Client()
-    demo = next(d for d in DEMO_USERS if d.username == username)
-    assert client.login(username=demo.username, password=demo.password)
-    return client
 
 
 def failed_booking(business_key: str) -> Incident:

@@ -6,22 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
-from orders.demo import DEMO_USERS
 from processes.engine import service
 from processes.models import UserTask
+from tests.factories import signed_in_demo as signed_in
 
 BPMN = Path(__file__).parent / "review.bpmn"
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(username: str) -> Client:
-    client = Client()
-    demo = next(d for d in DEMO_USERS if d.username == username)
-    assert client.login(username=demo.username, password=demo.password)
-    return client
 
 
 @pytest.fixture

@@ -8,27 +8,19 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from config.navigation import open_task_count
 from config.roles import user_roles
-from orders.demo import DEMO_USERS
 from processes import selectors
 from processes.engine import service
 from processes.models import UserTask
+from tests.factories import signed_in_demo as signed_in
 
 pytestmark = pytest.mark.django_db
 BPMN = Path(__file__).parent / "review.bpmn"
 TASKS_LINK = re.compile(r'<a href="/tasks/"[^>]*>(.*?)</a>', re.S)
-
-
-def signed_in(username: str) -> Client:
-    client = Client()
-    demo = next(d for d in DEMO_USERS if d.username == username)
-    assert client.login(username=demo.username, password=demo.password)
-    return client
 
 
 def tasks_link_text(username: str) -> str:

@@ -15,26 +15,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from processes import jobs, tasks
 from processes.engine import service
 from processes.models import ElementInstance, Job, Record
 from tests.processes.workers import celery_handlers
 from tests.processes.workers.conftest import tasks_in_row, wait_until
+from tests.subprocesses import database_url, stop
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def database_url() -> str:
-    """A URL for the database this test run uses (the test database, not the configured one)."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -85,13 +76,7 @@ def start_worker(celery_env: dict[str, str]) -> Iterator[Callable[..., subproces
 
     yield start
     for worker in started:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+        stop(worker)
 
 
 def completed(instance_key: int) -> bool:
@@ -169,10 +154,5 @@ def test_the_documented_single_node_command_runs_the_engine_ticker(celery_env, t
         # and beat kept its schedule in memory: no schedule file beside the code
         assert not list(REPO.glob("celerybeat-schedule*"))
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        stop(worker)
         caches[heartbeat.CACHE].delete(heartbeat.KEY)

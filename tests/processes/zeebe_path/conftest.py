@@ -14,7 +14,6 @@ gateway's command would wait for that very transaction. A real cluster has its o
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -32,8 +31,9 @@ from processes.testing import reset_caches
 from tests.conftest import require_service
 from tests.orders.conftest import market  # noqa: F401
 from tests.processes.workers.conftest import register  # noqa: F401
-from tests.processes.workers.test_celery_workers import database_url
 from tests.returns.conftest import customer, customer_user, shop  # noqa: F401
+from tests.subprocesses import database_url
+from tests.subprocesses import stop as _stop
 
 REPO = Path(__file__).resolve().parents[3]
 BPMN_DIR = REPO / "processes" / "bpmn"
@@ -43,16 +43,6 @@ BPMN_DIR = REPO / "processes" / "bpmn"
 class ZeebePath:
     gateway: GatewayServer
     env: dict[str, str]
-
-
-def _stop(child: subprocess.Popen) -> None:
-    if child.poll() is None:
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(15)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
 
 
 @pytest.fixture
