@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -69,6 +70,12 @@ def seeded_rules(request):
         rule_model=DutyTaxRule,
         restriction_model=ExportRestriction,
     )
+    rates_migration().load(territory_model=CustomsTerritory, rule_model=DutyTaxRule)
+
+
+def rates_migration():
+    """The data migration with every EU member's VAT and Canada's GST/HST (module name: digits)."""
+    return importlib.import_module("orders.migrations.0010_customs_vat_and_hst_rates")
 
 
 @pytest.fixture
