@@ -43,6 +43,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=15, minute=30),
         "options": {"expires": 6 * 3600},
     },
+    # Shipments whose customs process did not start after commit (engine unreachable).
+    "customs-process-starts": {
+        "task": "customs.start_waiting_shipment_processes",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
 }
 # Beat keeps its schedule in memory (Celery's base ``Scheduler``) rather than in a ``shelve`` file
 # (the default ``PersistentScheduler``): every entry above runs at least once a minute, so a

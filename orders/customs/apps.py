@@ -21,3 +21,10 @@ def customs_ready() -> None:
     if shipment_guard not in vendor_services.SHIPMENT_GUARDS:
         vendor_services.SHIPMENT_GUARDS.append(shipment_guard)
     register_webhook_sources()
+    # Without a broker the in-process ticker runs the start sweep (Celery beat does otherwise).
+    from processes.workers import PERIODIC_HOOKS
+
+    from .services import shipment_process_starts_retry
+
+    if shipment_process_starts_retry not in PERIODIC_HOOKS:
+        PERIODIC_HOOKS.append(shipment_process_starts_retry)

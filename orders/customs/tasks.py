@@ -26,3 +26,16 @@ def refresh_currency_rates() -> int:
     from .rates import rates_refresh
 
     return rates_refresh()
+
+
+@shared_task(
+    name="customs.start_waiting_shipment_processes",
+    time_limit=120,
+    soft_time_limit=100,
+    ignore_result=True,
+)
+def start_waiting_shipment_processes() -> int:
+    """Start the process of shipments whose start after commit failed or never ran."""
+    from .services import shipment_process_starts_retry
+
+    return shipment_process_starts_retry()

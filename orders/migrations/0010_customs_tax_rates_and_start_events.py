@@ -1,4 +1,5 @@
-"""Standard import VAT of all 27 EU member states and Canada's GST and HST by province.
+"""Standard import VAT of all 27 EU member states and Canada's GST and HST by province; the
+shipment history's events about the start of its customs process.
 
 Two tables of tuples, one loop each; rows that exist already (0008 seeded twelve member states,
 the GST and Ontario) are found, not duplicated. Country and region codes are checked against
@@ -10,7 +11,7 @@ due from the first euro (IOSS up to EUR 150).
 import datetime as dt
 
 import pycountry
-from django.db import migrations
+from django.db import migrations, models
 
 D = dt.date
 IOSS_START = D(2021, 7, 1)
@@ -146,4 +147,12 @@ def seed(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("orders", "0009_order_keyset_indexes")]
 
-    operations = [migrations.RunPython(seed, migrations.RunPython.noop)]
+    operations = [
+        # The shipment history's two events about the start of its process (no schema change).
+        migrations.AlterField(
+            model_name="shipmentevent",
+            name="event",
+            field=models.CharField(choices=[('shipment_opened', 'Shipment opened'), ('customs_process_started', 'Customs workflow started'), ('customs_process_start_delayed', 'Customs workflow could not start yet (retried automatically)'), ('export_allowed', 'Export allowed'), ('export_restricted', 'Export restricted'), ('duties_assessed', 'Duties and taxes assessed'), ('duties_prepaid', 'Duties and taxes paid (DDP)'), ('customer_notified', 'Customer notified'), ('invoice_issued', 'Commercial invoice issued'), ('origin_certificate_issued', 'Certificate of origin issued'), ('submitted_to_broker', 'Submitted to the customs broker'), ('documents_sent', 'Documents sent to the broker'), ('customs_held', 'Held by customs'), ('customs_cleared', 'Cleared by customs'), ('customs_rejected', 'Rejected by customs'), ('customs_update_stale', 'Late customs update (older than the last)'), ('customs_update_ignored', 'Customs update after the decision'), ('cancelled_by_support', 'Cancelled by support'), ('goods_returned', 'Goods returned to the vendor'), ('carrier_booked', 'Handed to the international carrier'), ('withdrawn', 'Withdrawn (part cancelled)'), ('tracking_checked', 'Carrier checked'), ('tracking_event', 'Carrier event'), ('delivered', 'Delivered'), ('completed', 'Completed')], max_length=60),
+        ),
+        migrations.RunPython(seed, migrations.RunPython.noop),
+    ]
