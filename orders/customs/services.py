@@ -599,7 +599,7 @@ def customs_update_receive(
         raise ApplicationError(f"Unknown customs status {status!r}.", field="status")
     shipment = _locked(shipment)
     occurred_at = occurred_at or timezone.now()
-    detail = {"status": status, "reason": reason, "event_id": event_id}
+    detail: dict[str, Any] = {"status": status, "reason": reason, "event_id": event_id}
     if shipment.status not in (S.SUBMITTED, S.HELD):
         _event(shipment, E.UPDATE_IGNORED, actor=actor, **detail)
         return "final"
@@ -721,7 +721,7 @@ def carrier_book(*, shipment_id: int, idempotency_key: str) -> InternationalShip
     vendor_services.sub_order_ship(
         sub_order=shipment.sub_order,
         carrier=shipment.carrier,
-        tracking_number=shipment.tracking_number,
+        tracking_number=str(shipment.tracking_number),
         actor=CUSTOMS_ACTOR,
     )
     return shipment

@@ -129,10 +129,13 @@ def test_a_rolled_back_opening_starts_nothing(deployed, shop, django_capture_on_
         shipping_address={"name": "Pat Buyer", "city": "Springfield", "country": "US"},
     )
     sub_order = order.sub_orders.get()
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            assert services.shipment_open(sub_order=sub_order) is not None
-            raise RuntimeError("the fulfilment request failed after the shipment was opened")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        assert services.shipment_open(sub_order=sub_order) is not None
+        raise RuntimeError("the fulfilment request failed after the shipment was opened")
     assert callbacks == []
     assert not InternationalShipment.objects.exists()
     assert shipment_instances() == []
