@@ -188,12 +188,16 @@ def shipment_open(*, sub_order: VendorSubOrder) -> InternationalShipment | None:
     return shipment
 
 
+PART_ENDED = (VendorSubOrder.S.REJECTED, VendorSubOrder.S.FAILED, VendorSubOrder.S.CANCELLED)
+
+
 def shipment_process_start(*, shipment_id: int, wait: bool = True) -> int | None:
     """Start the shipment's process through the port, once; returns its instance key.
 
     The shipment's row stays locked until the key is stored, so the after-commit start and the
-    sweep never both start it. None: the shipment is gone, busy (``wait=False``) or no longer
-    waiting for its process. An engine error propagates, with nothing written.
+    sweep never both start it. None: the shipment is gone, busy (``wait=False``), no longer
+    waiting for its process, or withdrawn because its part was cancelled meanwhile. An engine
+    error propagates, with nothing written.
     """
     with transaction.atomic():
         shipment = (
@@ -207,6 +211,12 @@ def shipment_process_start(*, shipment_id: int, wait: bool = True) -> int | None
         if shipment.process_instance_key:
             return int(shipment.process_instance_key)
         if shipment.status != S.OPENED:
+            return None
+        if shipment.sub_order.status in PART_ENDED:
+            # The part was cancelled while the start waited: nothing goes to customs.
+            shipment.withdraw()
+            shipment.save()
+            _event(shipment, E.WITHDRAWN, part_status=shipment.sub_order.status)
             return None
         key = int(
             port.start(

@@ -15,6 +15,7 @@ from orders.services import CustomerInput, LineInput
 from processes import port
 from processes.engine import service as engine_service
 from processes.workers import PERIODIC_HOOKS
+from vendors import services as vendor_services
 from vendors.models import VendorSubOrder
 
 from .conftest import place
@@ -106,6 +107,23 @@ def test_a_failed_start_leaves_a_whole_shipment_that_the_sweep_starts_once(
     deployed.run_handlers()
     shipment.refresh_from_db()
     assert shipment.status == S.SUBMITTED
+
+
+def test_a_part_cancelled_while_the_start_waited_is_withdrawn_not_started(
+    deployed, shop, engine_down, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _order, shipment = place(deployed, shop, country="US", start=False)
+    vendor_services.sub_order_reject(
+        sub_order=shipment.sub_order, reason="Out of stock", actor="vendor"
+    )
+    engine_down["up"]()
+    assert services.shipment_process_starts_retry() == 0
+    shipment.refresh_from_db()
+    assert shipment.status == S.WITHDRAWN and shipment.process_instance_key is None
+    assert events(shipment)[-1] == E.WITHDRAWN
+    assert shipment_instances() == []
+    assert services.shipment_process_starts_retry() == 0  # nothing left waiting
 
 
 def test_a_start_after_commit_and_the_sweep_do_not_both_start_it(
