@@ -148,3 +148,19 @@ def shipment_event_words(event: ShipmentEvent) -> str:
     if kind == E.COMPLETED:
         return "International shipment completed"
     return E(kind).label if kind in E.values else kind.replace("_", " ").capitalize()
+
+
+def _actor_words(actor: str) -> str:
+    for prefix, words in (("broker:", "the customs broker"), ("carrier:", "the carrier"),
+                          ("vendor:", "the vendor")):  # fmt: skip
+        if actor.startswith(prefix):
+            return words
+    return actor
+
+
+def shipment_event_rows(shipment: InternationalShipment) -> list[dict[str, Any]]:
+    """The shipment page's history: when, what (in business words) and by whom."""
+    return [
+        {"at": e.at, "words": shipment_event_words(e), "actor": _actor_words(e.actor)}
+        for e in shipment.events.all()
+    ]

@@ -91,6 +91,22 @@ def test_a_cleared_and_delivered_shipment_tells_each_step(deployed, shop):
     assert str(shipment.process_instance_key) not in said
 
 
+def test_the_shipment_page_tells_its_history_in_the_same_words(deployed, shop):
+    client = Client()
+    _order, shipment = place(deployed, shop, country="US")
+    customs_update(client, shipment, "held", event_id="h1", reason="Proof of value missing")
+    deployed.run_handlers()
+    staff = Client()
+    staff.force_login(make_user("sally", role=SUPPORT))
+    page = staff.get(reverse("customs:shipment", args=[shipment.number])).content.decode()
+    page = html.unescape(page)
+    assert "Held by customs: Proof of value missing" in page and "by the customs broker" in page
+    assert f"Submitted to the customs broker (reference {shipment.broker_reference})" in page
+    for code in ("customs_held", "submitted_to_broker", "broker:sandbox"):
+        assert code not in page
+    assert f"instance {shipment.process_instance_key}" not in page
+
+
 def test_restricted_and_rejected_shipments_say_why(deployed, shop):
     client = Client()
     embargoed, _shipment = place(deployed, shop, country="CU")
