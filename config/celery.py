@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery, Task
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -31,6 +32,20 @@ app.conf.beat_schedule = {
     },
     "webhook-events-retry": {
         "task": "core.retry_webhook_events",
+        "schedule": 60.0,
+        "options": {"expires": 50},
+    },
+    # The ECB publishes its reference rates around 16:00 CET each working day: fetch them once a
+    # day after that (15:30 UTC). A day missed (beat down) is caught up the next day; conversions
+    # use the latest rate up to ten days old.
+    "customs-currency-rates": {
+        "task": "customs.refresh_currency_rates",
+        "schedule": crontab(hour=15, minute=30),
+        "options": {"expires": 6 * 3600},
+    },
+    # Shipments whose customs process did not start after commit (engine unreachable).
+    "customs-process-starts": {
+        "task": "customs.start_waiting_shipment_processes",
         "schedule": 60.0,
         "options": {"expires": 50},
     },

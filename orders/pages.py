@@ -1,8 +1,9 @@
 """Reads for support's order page: a summary of what the order waits for, and one timeline.
 
-The timeline merges the order's own history, the notable records of its workflow (translated
-into business words with the names the process model gives its elements) and administrators'
-workflow stops. The raw engine log is kept for the "engine records" disclosure.
+The timeline merges the order's own history, its international shipments' customs and carrier
+history, the notable records of its workflow (translated into business words with the names the
+process model gives its elements) and administrators' workflow stops. The raw engine log is kept
+for the "engine records" disclosure.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from processes.selectors import error_type_words
 from vendors.models import SubOrderEvent, SubOrderStatus
 
 from . import actions
+from .customs.models import ShipmentEvent
+from .customs.selectors import shipment_event_words
 from .models import Order, OrderEvent, OrderHistory, OrderStatus
 
 EVENT_LABELS = dict(OrderEvent.choices) | dict(SubOrderEvent.choices)
@@ -144,7 +147,7 @@ class Entry:
     at: dt.datetime
     text: str
     actor: str = ""
-    kind: str = "order"  # order | vendor | workflow | admin
+    kind: str = "order"  # order | vendor | customs | workflow | admin
     url: str = ""
     url_label: str = ""
 
@@ -154,6 +157,8 @@ def _actor_words(actor: str) -> str:
         return "the vendor"
     if actor.startswith("carrier:"):
         return "the carrier"
+    if actor.startswith("broker:"):  # customs updates
+        return "the customs broker"
     return actor
 
 
@@ -206,6 +211,25 @@ def _engine_entry(record: port.HistoryEntry, names: dict[str, str]) -> Entry | N
     return Entry(record.at, text, record.actor, "workflow")
 
 
+def _customs_entries(order: Order, *, user: Any, limit: int) -> list[Entry]:
+    """The history of the order's international shipments (customs, carrier, delivery)."""
+    rows = ShipmentEvent.objects.filter(shipment__order=order).select_related(
+        "shipment__sub_order__vendor"
+    )
+    can_open = _can(user, SUPPORT, MANAGERS)  # the shipment page's roles
+    entries = []
+    for event in rows.order_by("-at", "-id")[:limit]:
+        shipment = event.shipment
+        text = shipment_event_words(event)
+        text = f"{shipment.sub_order.vendor.name} ({shipment.sub_order.number}), customs: {text}"
+        entry = Entry(event.at, text, _actor_words(event.actor), "customs")
+        if can_open:
+            entry.url = reverse("customs:shipment", args=[shipment.number])
+            entry.url_label = shipment.number
+        entries.append(entry)
+    return entries
+
+
 def order_timeline(order: Order, *, user: Any, model: Any = None, limit: int = 300) -> list[Entry]:
     """The order's history, its workflow's notable records and workflow stops, newest first."""
     rows = OrderHistory.objects.filter(order=order).select_related("sub_order__vendor")
@@ -216,6 +240,7 @@ def order_timeline(order: Order, *, user: Any, model: Any = None, limit: int = 3
             entry = _engine_entry(record, names)
             if entry is not None:
                 entries.append(entry)
+    entries += _customs_entries(order, user=user, limit=limit)
     for stop in actions.workflow_stops(order):
         entries.append(
             Entry(stop.action_time, stop.change_message, stop.user.get_username(), "admin")

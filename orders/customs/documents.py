@@ -104,7 +104,7 @@ def _latin1(text: str) -> str:
 def document_pdf(shipment: InternationalShipment, kind: str) -> bytes:
     """The document as PDF, from the same template as the HTML page."""
     pdf = FPDF(format="A4")
-    pdf.set_title(_latin1(f"{dict(CustomsDocument._meta.get_field('kind').choices)[kind]}"))
+    pdf.set_title(_latin1(f"{dict(CustomsDocument._meta.get_field('kind').choices or [])[kind]}"))
     pdf.set_author("Orderly")
     pdf.add_page()
     pdf.set_font("Helvetica", size=9)

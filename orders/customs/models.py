@@ -462,6 +462,11 @@ class ShipmentEventKind(models.TextChoices):
     """What happens to an international shipment (its history's events)."""
 
     OPENED = "shipment_opened", "Shipment opened"
+    PROCESS_STARTED = "customs_process_started", "Customs workflow started"
+    PROCESS_START_DELAYED = (
+        "customs_process_start_delayed",
+        "Customs workflow could not start yet (retried automatically)",
+    )
     EXPORT_ALLOWED = "export_allowed", "Export allowed"
     EXPORT_RESTRICTED = "export_restricted", "Export restricted"
     DUTIES_ASSESSED = "duties_assessed", "Duties and taxes assessed"

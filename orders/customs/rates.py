@@ -17,6 +17,7 @@ import requests
 from babel.numbers import get_currency_precision
 from django.conf import settings
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from core.errors import ApplicationError
 
@@ -90,9 +91,19 @@ def rates_store(*, rates: list[Rate], source: str) -> int:
     return created
 
 
+def get_rates_provider() -> RatesProvider:
+    """The configured provider: ``CUSTOMS_RATES_PROVIDER`` is ``"ecb"`` (the default, over HTTP)
+    or the dotted path of a class whose instances have ``name`` and ``fetch()``."""
+    kind = getattr(settings, "CUSTOMS_RATES_PROVIDER", "ecb") or "ecb"
+    if kind == "ecb":
+        return EcbRatesProvider(getattr(settings, "CUSTOMS_RATES_URL", ECB_DAILY_URL))
+    provider: RatesProvider = import_string(kind)()
+    return provider
+
+
 def rates_refresh(*, provider: RatesProvider | None = None) -> int:
-    """Fetch today's rates from the provider (the ECB unless told otherwise) and store them."""
-    provider = provider or EcbRatesProvider(getattr(settings, "CUSTOMS_RATES_URL", ECB_DAILY_URL))
+    """Fetch today's rates from the provider (the configured one unless told) and store them."""
+    provider = provider or get_rates_provider()
     return rates_store(rates=provider.fetch(), source=provider.name)
 
 

@@ -38,8 +38,9 @@ RESTRICTIONS = [
     ("UA", "UA-09", "Comprehensive embargo: Luhansk region", D(2022, 2, 23), "EU Reg. 2022/263"),
 ]
 
-# Standard VAT rates of EU members that import VAT is charged at (seeded where stable since the
-# e-commerce package of July 2021; other members show "rate not on file" until added).
+# Standard VAT rates of the first twelve EU members seeded (0008). Migration 0010 seeds the
+# standard rate of all 27 members from the European Commission's list, with the date each came
+# into force, and Canada's HST by province.
 EU_VAT_BP = {
     "AT": 2000, "BE": 2100, "DE": 1900, "DK": 2500, "ES": 2100, "FR": 2000,
     "IE": 2300, "IT": 2200, "NL": 2100, "PL": 2300, "PT": 2300, "SE": 2500,

@@ -11,6 +11,7 @@ vendor part's status through the vendors' services, which also tell the marketpl
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from typing import Any
 
@@ -177,18 +178,97 @@ def shipment_open(*, sub_order: VendorSubOrder) -> InternationalShipment | None:
         # Packaging: 10% on top of the goods, at least 100 g (declared as an estimate).
         gross_weight_grams=net + max(100, net // 10),
     )
-    try:
+    _event(shipment, E.OPENED, destination=country)
+    # The engine is told once the shipment exists for everyone: on Camunda 8 a start inside this
+    # transaction could not be undone if it rolled back. A start that fails (or never runs) is
+    # done by the sweep ``shipment_process_starts_retry``.
+    transaction.on_commit(
+        functools.partial(shipment_process_start_after_commit, shipment.pk), robust=True
+    )
+    return shipment
+
+
+PART_ENDED = (VendorSubOrder.S.REJECTED, VendorSubOrder.S.FAILED, VendorSubOrder.S.CANCELLED)
+
+
+def shipment_process_start(*, shipment_id: int, wait: bool = True) -> int | None:
+    """Start the shipment's process through the port, once; returns its instance key.
+
+    The shipment's row stays locked until the key is stored, so the after-commit start and the
+    sweep never both start it. None: the shipment is gone, busy (``wait=False``), no longer
+    waiting for its process, or withdrawn because its part was cancelled meanwhile. An engine
+    error propagates, with nothing written.
+    """
+    with transaction.atomic():
+        shipment = (
+            InternationalShipment.objects.select_for_update(of=("self",), skip_locked=not wait)
+            .select_related("order", "sub_order")
+            .filter(pk=shipment_id)
+            .first()
+        )
+        if shipment is None:
+            return None
+        if shipment.process_instance_key:
+            return int(shipment.process_instance_key)
+        if shipment.status != S.OPENED:
+            return None
+        if shipment.sub_order.status in PART_ENDED:
+            # The part was cancelled while the start waited: nothing goes to customs.
+            shipment.withdraw()
+            shipment.save()
+            _event(shipment, E.WITHDRAWN, part_status=shipment.sub_order.status)
+            return None
         key = int(
             port.start(
                 PROCESS_ID, shipment_process_variables(shipment), business_key=shipment.number
             )
         )
+        shipment.process_instance_key = key
+        shipment.save(update_fields=["process_instance_key"])
+        _event(shipment, E.PROCESS_STARTED, instance_key=key)
+    return key
+
+
+def _start_delayed(shipment_id: int, error: Exception) -> None:
+    """Record (once per shipment) that its process could not start yet; the sweep retries."""
+    logger.warning("Customs process of shipment %s not started yet: %s", shipment_id, error)
+    with transaction.atomic():
+        shipment = _locked(shipment_id)
+        if shipment.process_instance_key or _keyed(shipment, f"start-delayed:{shipment.pk}"):
+            return
+        _event(
+            shipment,
+            E.PROCESS_START_DELAYED,
+            key=f"start-delayed:{shipment.pk}",
+            rejection=str(getattr(error, "rejection_type", "")),
+        )
+
+
+def shipment_process_start_after_commit(shipment_id: int) -> None:
+    """The shipment committed: start its process now (a failure is left to the sweep)."""
+    try:
+        shipment_process_start(shipment_id=shipment_id)
     except Exception as error:  # the engine's own error types stay behind the port
-        raise order_services.EngineUnavailable(str(error)) from error
-    shipment.process_instance_key = key
-    shipment.save(update_fields=["process_instance_key"])
-    _event(shipment, E.OPENED, instance_key=key, destination=country)
-    return shipment
+        _start_delayed(shipment_id, error)
+
+
+def shipment_process_starts_retry(*, limit: int = 100) -> int:
+    """Start the process of shipments still waiting for it (the start after commit failed or
+    never ran); returns how many started. Runs on beat and in the in-process ticker."""
+    waiting = (
+        InternationalShipment.objects.filter(process_instance_key__isnull=True, status=S.OPENED)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    started = 0
+    for shipment_id in list(waiting):
+        try:
+            key = shipment_process_start(shipment_id=shipment_id, wait=False)
+        except Exception as error:  # the engine is down: the next sweep tries again
+            _start_delayed(shipment_id, error)
+            break
+        started += int(key is not None)
+    return started
 
 
 def shipment_open_on_fulfilment(sub_order: VendorSubOrder) -> None:
@@ -529,7 +609,7 @@ def customs_update_receive(
         raise ApplicationError(f"Unknown customs status {status!r}.", field="status")
     shipment = _locked(shipment)
     occurred_at = occurred_at or timezone.now()
-    detail = {"status": status, "reason": reason, "event_id": event_id}
+    detail: dict[str, Any] = {"status": status, "reason": reason, "event_id": event_id}
     if shipment.status not in (S.SUBMITTED, S.HELD):
         _event(shipment, E.UPDATE_IGNORED, actor=actor, **detail)
         return "final"
@@ -651,7 +731,7 @@ def carrier_book(*, shipment_id: int, idempotency_key: str) -> InternationalShip
     vendor_services.sub_order_ship(
         sub_order=shipment.sub_order,
         carrier=shipment.carrier,
-        tracking_number=shipment.tracking_number,
+        tracking_number=str(shipment.tracking_number),
         actor=CUSTOMS_ACTOR,
     )
     return shipment

@@ -51,7 +51,7 @@ class CustomsHoldForm(TaskForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         decision = data.get("decision")
         if decision == self.DOCUMENTS and not (data.get("documents") or "").strip():
             self.add_error("documents", "Name the documents provided.")

@@ -56,7 +56,7 @@ def shipment_detail(request: HttpRequest, number: str) -> HttpResponse:
             "lines": shipment.duty_lines.select_related("rule"),
             "conversions": shipment.conversions.all(),
             "documents": shipment.documents.all(),
-            "events": shipment.events.all(),
+            "events": selectors.shipment_event_rows(shipment),
         },
     )
 

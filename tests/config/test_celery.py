@@ -80,8 +80,9 @@ def test_beat_keeps_its_schedule_in_memory_not_in_a_shelve_file():
 
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
-def test_beat_applies_every_scheduled_task_and_a_worker_runs_it(own_queue, all_tasks):
+def test_beat_applies_every_scheduled_task_and_a_worker_runs_it(own_queue, all_tasks, settings):
     # given the real configuration, a queue of this test's own and a worker consuming it
+    settings.CUSTOMS_RATES_PROVIDER = "tests.customs.fakes.FakeRatesProvider"  # no network
     done: dict[str, str] = {}
     lock = threading.Lock()
 

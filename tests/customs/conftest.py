@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,6 +16,7 @@ from django.urls import reverse
 from core.webhooks import sign
 from orders import services as order_services
 from orders.customs import carriers
+from orders.customs import services as customs_services
 from orders.customs.models import CurrencyRate, ExporterProfile, InternationalShipment
 from orders.models import Order
 from orders.payments import sandbox
@@ -69,6 +71,12 @@ def seeded_rules(request):
         rule_model=DutyTaxRule,
         restriction_model=ExportRestriction,
     )
+    rates_migration().load(territory_model=CustomsTerritory, rule_model=DutyTaxRule)
+
+
+def rates_migration():
+    """The data migration with every EU member's VAT and Canada's GST/HST (module name: digits)."""
+    return importlib.import_module("orders.migrations.0010_customs_tax_rates_and_start_events")
 
 
 @pytest.fixture
@@ -118,6 +126,7 @@ def place(
     lines: list[tuple[Product, int]] | None = None,
     shipping: int = 1_000,
     address: dict | None = None,
+    start: bool = True,
 ) -> tuple[Order, InternationalShipment | None]:
     order = order_services.order_place(
         customer=CustomerInput(email=f"buyer-{country.lower()}@example.com", name="Pat Buyer",
@@ -130,7 +139,17 @@ def place(
                           "country": country, **(address or {})},
     )  # fmt: skip
     deployed.run_handlers()
+    if start:
+        start_waiting_processes(deployed)
     return order, InternationalShipment.objects.filter(order=order).first()
+
+
+def start_waiting_processes(deployed) -> int:
+    """A test runs in one transaction, so the start after commit never fires: the sweep on beat
+    starts the shipments' processes instead (``test_process_start`` covers the commit path)."""
+    started = customs_services.shipment_process_starts_retry()
+    deployed.run_handlers()
+    return started
 
 
 def post_signed(client: Client, url: str, body: dict, secret: str, *, timestamp=None):
