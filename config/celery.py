@@ -35,13 +35,13 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 50},
     },
-    # The ECB publishes its reference rates around 16:00 CET each working day: fetch them once a
-    # day after that (15:30 UTC). A day missed (beat down) is caught up the next day; conversions
-    # use the latest rate up to ten days old.
+    # The ECB publishes its reference rates around 16:00 CET each working day: fetch them after
+    # that, hourly from 15:30 to 23:30 UTC, so a run missed while beat restarted is made up within
+    # the hour (a repeat stores nothing twice); conversions use the latest rate up to ten days old.
     "customs-currency-rates": {
         "task": "customs.refresh_currency_rates",
-        "schedule": crontab(hour=15, minute=30),
-        "options": {"expires": 6 * 3600},
+        "schedule": crontab(hour="15-23", minute=30),
+        "options": {"expires": 50 * 60},
     },
     # Shipments whose customs process did not start after commit (engine unreachable).
     "customs-process-starts": {
@@ -51,10 +51,10 @@ app.conf.beat_schedule = {
     },
 }
 # Beat keeps its schedule in memory (Celery's base ``Scheduler``) rather than in a ``shelve`` file
-# (the default ``PersistentScheduler``): every entry above runs at least once a minute, so a
-# restart loses nothing worth keeping, and on Python 3.13+ ``shelve`` stores into ``dbm.sqlite3``,
-# whose WAL file fails with "locking protocol" on file systems without shared-memory locking,
-# after which beat dies and no timer fires.
+# (the default ``PersistentScheduler``): every entry above runs at least once a minute or, for
+# the rates, hourly in its window, so a restart loses nothing worth keeping; and on Python 3.13+
+# ``shelve`` stores into ``dbm.sqlite3``, whose WAL file fails with "locking protocol" on file
+# systems without shared-memory locking, after which beat dies and no timer fires.
 app.conf.beat_scheduler = "celery.beat:Scheduler"
 
 

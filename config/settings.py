@@ -272,6 +272,8 @@ CUSTOMS_BROKER = os.environ.get("CUSTOMS_BROKER", "sandbox")
 CUSTOMS_BROKER_URL = os.environ.get("CUSTOMS_BROKER_URL", "")
 CUSTOMS_BROKER_TOKEN = os.environ.get("CUSTOMS_BROKER_TOKEN", "")
 CUSTOMS_CARRIER = os.environ.get("CUSTOMS_CARRIER", "sandbox")
+# Currency reference rates: "ecb" (the ECB's daily XML over HTTP) or a provider class's path.
+CUSTOMS_RATES_PROVIDER = os.environ.get("CUSTOMS_RATES_PROVIDER", "ecb")
 CUSTOMS_HOME_COUNTRY = os.environ.get("CUSTOMS_HOME_COUNTRY", "DE")
 CUSTOMS_SANDBOX_DELAY_SECONDS = int(os.environ.get("CUSTOMS_SANDBOX_DELAY_SECONDS", "120"))
 # Payment provider webhooks (asynchronous renewal results), "stripe=secret,sandbox=secret".
