@@ -2,6 +2,7 @@
 
     python bench/renewals.py                      # 50,000 due subscriptions on PostgreSQL
     python bench/renewals.py -n 2000 --soft 0.1 --hard 0.02 --threads 4
+    python bench/renewals.py --processes 2 --threads 4   # two OS processes, a pool in each
 
 N subscriptions are due today in a fresh ``orderly_bench_renewals`` database (dropped, created
 and migrated per run; ``BENCH_POSTGRES_URL`` names another server's maintenance database), with
@@ -178,9 +179,26 @@ def child(args: argparse.Namespace) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    result = measure(args.n, args.soft, args.hard, args.threads, args.timeout)
+    # --processes N: N - 1 more OS processes, each with its own in-process pool on this database
+    # (as N web processes of `make run` would run), beside the one in this process.
+    extra = [
+        subprocess.Popen(  # noqa: S603
+            [sys.executable, __file__, "--pool-worker", "--threads", str(args.threads)],
+            env=os.environ.copy(),
+        )
+        for _ in range(args.processes - 1)
+    ]
+    try:
+        result = measure(args.n, args.soft, args.hard, args.threads, args.timeout)
+    finally:
+        for process in extra:
+            process.terminate()
+        for process in extra:
+            process.wait(60)
+    result["processes"] = args.processes
     print(
-        f"# {result['due']} due on {result['database']}, {result['threads']} worker threads: "
+        f"# {result['due']} due on {result['database']}, {args.processes} process(es) x "
+        f"{result['threads']} worker threads: "
         f"first attempts done {result['first_attempts_done_s']} s after the timer "
         f"({result['renewals_per_s']} renewals/s); last instance started at "
         f"{result['last_instance_started_s']} s; all at rest at {result['at_rest_s']} s; "
@@ -191,6 +209,26 @@ def child(args: argparse.Namespace) -> None:
         flush=True,
     )
     print(json.dumps(result), flush=True)
+
+
+def pool_worker(args: argparse.Namespace) -> None:
+    """One more OS process running an in-process ``WorkerPool`` until it is terminated."""
+    import signal
+    import threading
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from processes.workers import WorkerPool
+
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    pool = WorkerPool(args.threads, name=f"bench-{os.getpid()}").start()
+    try:
+        stopped.wait()
+    finally:
+        pool.stop()
 
 
 def database_url(database: str, folder: Path) -> str:
@@ -214,8 +252,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500, help="subscriptions per batch job")
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--timeout", type=int, default=1800, help="give up after (seconds)")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="OS processes with an in-process pool each"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--pool-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.pool_worker:
+        pool_worker(args)
+        return
     if args.child:
         child(args)
         return
