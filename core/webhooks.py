@@ -302,11 +302,22 @@ def _problem(field: str, message: str) -> Response:
     return Response({field: [message]}, status=status.HTTP_400_BAD_REQUEST)
 
 
-def receive(request: Request, *, source: str, secret: str, serializer_class: type) -> Response:
+def receive(
+    request: Request,
+    *,
+    source: str,
+    secret: str | None,
+    serializer_class: type,
+    unknown: str = "Unknown sender.",
+) -> Response:
     """Check, store and act on one webhook request (see the module docstring for the answers).
 
-    ``serializer_class`` validates the JSON body; it must have ``id`` and ``type`` fields.
+    ``secret`` is the sender's signing secret, None when the URL names no known sender (a 404
+    saying ``unknown``); ``serializer_class`` validates the JSON body; it must have ``id`` and
+    ``type`` fields.
     """
+    if secret is None:
+        return Response({"detail": unknown}, status=status.HTTP_404_NOT_FOUND)
     body = request.body
     if not signature_valid(request.headers.get(SIGNATURE_HEADER, ""), body, secret):
         return Response({"detail": "Invalid signature."}, status=status.HTTP_401_UNAUTHORIZED)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -87,12 +87,10 @@ class ReturnWebhookApi(APIView):
 
     @extend_schema(request=ReturnWebhookEventSerializer, responses=RESPONSES, tags=["webhooks"])
     def post(self, request: Request, source: str) -> Response:
-        secret = return_webhook_secret(source)
-        if secret is None:
-            return Response({"detail": "Unknown source."}, status=status.HTTP_404_NOT_FOUND)
         return receive(
             request,
             source=f"return:{source.lower()}",
-            secret=secret,
+            secret=return_webhook_secret(source),
             serializer_class=ReturnWebhookEventSerializer,
+            unknown="Unknown source.",
         )

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -89,12 +89,10 @@ class PaymentWebhookApi(APIView):
 
     @extend_schema(request=PaymentEventSerializer, responses=RESPONSES, tags=["webhooks"])
     def post(self, request: Request, provider: str) -> Response:
-        secret = payment_webhook_secret(provider)
-        if secret is None:
-            return Response({"detail": "Unknown provider."}, status=status.HTTP_404_NOT_FOUND)
         return receive(
             request,
             source=f"payment:{provider.lower()}",
-            secret=secret,
+            secret=payment_webhook_secret(provider),
             serializer_class=PaymentEventSerializer,
+            unknown="Unknown provider.",
         )

@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -159,13 +159,12 @@ class VendorWebhookApi(APIView):
     @extend_schema(request=VendorEventSerializer, responses=RESPONSES, tags=["webhooks"])
     def post(self, request: Request, handle: str) -> Response:
         vendor = Vendor.objects.filter(handle=handle, is_active=True).first()
-        if vendor is None:
-            return Response({"detail": "Unknown vendor."}, status=status.HTTP_404_NOT_FOUND)
         return receive(
             request,
-            source=f"vendor:{vendor.handle}",
-            secret=vendor.callback_secret,
+            source=f"vendor:{handle}",
+            secret=vendor.callback_secret if vendor is not None else None,
             serializer_class=VendorEventSerializer,
+            unknown="Unknown vendor.",
         )
 
 
@@ -177,12 +176,10 @@ class CarrierWebhookApi(APIView):
 
     @extend_schema(request=CarrierEventSerializer, responses=RESPONSES, tags=["webhooks"])
     def post(self, request: Request, carrier: str) -> Response:
-        secret = carrier_secret(carrier)
-        if secret is None:
-            return Response({"detail": "Unknown carrier."}, status=status.HTTP_404_NOT_FOUND)
         return receive(
             request,
             source=f"carrier:{carrier.lower()}",
-            secret=secret,
+            secret=carrier_secret(carrier),
             serializer_class=CarrierEventSerializer,
+            unknown="Unknown carrier.",
         )

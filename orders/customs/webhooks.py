@@ -19,7 +19,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -130,14 +130,12 @@ class CustomsUpdateWebhookApi(APIView):
 
     @extend_schema(request=CustomsUpdateSerializer, responses=_RESPONSES, tags=["webhooks"])
     def post(self, request: Request, broker: str) -> Response:
-        secret = broker_secret(broker)
-        if secret is None:
-            return Response({"detail": "Unknown broker."}, status=status.HTTP_404_NOT_FOUND)
         return receive(
             request,
             source=f"customs:{broker.lower()}",
-            secret=secret,
+            secret=broker_secret(broker),
             serializer_class=CustomsUpdateSerializer,
+            unknown="Unknown broker.",
         )
 
 
@@ -149,12 +147,10 @@ class ShipmentTrackingWebhookApi(APIView):
 
     @extend_schema(request=TrackingEventSerializer, responses=_RESPONSES, tags=["webhooks"])
     def post(self, request: Request, carrier: str) -> Response:
-        secret = carrier_secret(carrier)
-        if secret is None:
-            return Response({"detail": "Unknown carrier."}, status=status.HTTP_404_NOT_FOUND)
         return receive(
             request,
             source=f"intl-carrier:{carrier.lower()}",
-            secret=secret,
+            secret=carrier_secret(carrier),
             serializer_class=TrackingEventSerializer,
+            unknown="Unknown carrier.",
         )
