@@ -68,7 +68,9 @@ def _visible_subscription(request: Request, number: str) -> Subscription | None:
     return subscription if customer and subscription.customer_id == customer.pk else None
 
 
-NOT_FOUND = Response({"detail": "No such subscription."}, status=status.HTTP_404_NOT_FOUND)
+def _not_found() -> Response:
+    # A new Response each time: DRF sets the renderer and request on the object it returns.
+    return Response({"detail": "No such subscription."}, status=status.HTTP_404_NOT_FOUND)
 
 
 class PaymentMethodOutputSerializer(serializers.Serializer):
@@ -208,13 +210,38 @@ class SubscriptionDetailApi(APIView):
     )
     def get(self, request: Request, number: str) -> Response:
         subscription = _visible_subscription(request, number)
-        return NOT_FOUND if subscription is None else _output(subscription)
+        return _not_found() if subscription is None else _output(subscription)
 
 
-class PaymentMethodUpdateApi(APIView):
-    """Use a new card (or another saved one); a past-due renewal is retried at once."""
+class SubscriptionActionApi(APIView):
+    """A staff or customer action on one subscription: find it (404 unless the asker may see it),
+    validate ``input_serializer`` (400 naming the field), ``act``, answer the subscription (a
+    refusal of the business rules is the ``ApplicationError``'s answer)."""
 
     permission_classes = [CanUseSubscriptions]
+    input_serializer: type[serializers.Serializer] | None = None
+
+    def act(self, request: Request, subscription: Subscription, data: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def post(self, request: Request, number: str) -> Response:
+        subscription = _visible_subscription(request, number)
+        if subscription is None:
+            return _not_found()
+        data: dict[str, Any] = {}
+        if self.input_serializer is not None:
+            serializer = self.input_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = dict(serializer.validated_data)
+        try:
+            answer = self.act(request, subscription, data)
+        except ApplicationError as error:
+            return _refusal(error)
+        return answer if isinstance(answer, Response) else _output(answer)
+
+
+class PaymentMethodUpdateApi(SubscriptionActionApi):
+    """Use a new card (or another saved one); a past-due renewal is retried at once."""
 
     class PaymentMethodInputSerializer(serializers.Serializer):
         payment_method = serializers.IntegerField(
@@ -243,6 +270,8 @@ class PaymentMethodUpdateApi(APIView):
                 )
             return attrs
 
+    input_serializer = PaymentMethodInputSerializer
+
     @extend_schema(
         request=PaymentMethodInputSerializer,
         responses={
@@ -254,49 +283,46 @@ class PaymentMethodUpdateApi(APIView):
         tags=["subscriptions"],
     )
     def post(self, request: Request, number: str) -> Response:
-        subscription = _visible_subscription(request, number)
-        if subscription is None:
-            return NOT_FOUND
-        serializer = self.PaymentMethodInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        return super().post(request, number)
+
+    def act(self, request: Request, subscription: Subscription, data: dict[str, Any]) -> Any:
         try:
-            if "payment_method" in data:
-                method = PaymentMethod.objects.filter(
-                    pk=data["payment_method"], customer=subscription.customer
-                ).first()
-                if method is None:
-                    return Response({"payment_method": ["No such payment method."]}, status=400)
-            else:
-                if subscription.status == Subscription.S.CANCELED:
-                    raise ApplicationError(
-                        "The subscription is canceled.", field="status", code="conflict"
-                    )
-                method = services.payment_method_add(
-                    customer=subscription.customer,
-                    provider_token=data["provider_token"],
-                    provider_customer=data["provider_customer"],
-                    brand=data["brand"],
-                    last4=data["last4"],
-                    exp_month=data["exp_month"],
-                    exp_year=data["exp_year"],
-                )
-            subscription = services.subscription_payment_method_update(
-                subscription=subscription, payment_method=method, user=request.user
-            )
-        except ApplicationError as error:
-            return _refusal(error)
+            return self._use_card(request, subscription, data)
         except DatabaseError as error:
             logger.exception("Could not update the payment method")
             return Response({"detail": type(error).__name__}, status=503)
-        return _output(subscription)
+
+    def _use_card(self, request: Request, subscription: Subscription, data: dict[str, Any]) -> Any:
+        if "payment_method" in data:
+            method = PaymentMethod.objects.filter(
+                pk=data["payment_method"], customer=subscription.customer
+            ).first()
+            if method is None:
+                return Response({"payment_method": ["No such payment method."]}, status=400)
+        else:
+            if subscription.status == Subscription.S.CANCELED:
+                raise ApplicationError(
+                    "The subscription is canceled.", field="status", code="conflict"
+                )
+            method = services.payment_method_add(
+                customer=subscription.customer,
+                provider_token=data["provider_token"],
+                provider_customer=data["provider_customer"],
+                brand=data["brand"],
+                last4=data["last4"],
+                exp_month=data["exp_month"],
+                exp_year=data["exp_year"],
+            )
+        return services.subscription_payment_method_update(
+            subscription=subscription, payment_method=method, user=request.user
+        )
 
 
-class SubscriptionPauseApi(APIView):
-    permission_classes = [CanUseSubscriptions]
-
+class SubscriptionPauseApi(SubscriptionActionApi):
     class PauseInputSerializer(serializers.Serializer):
         resume_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+    input_serializer = PauseInputSerializer
 
     @extend_schema(
         request=PauseInputSerializer,
@@ -310,25 +336,15 @@ class SubscriptionPauseApi(APIView):
     )
     def post(self, request: Request, number: str) -> Response:
         """Stop billing until resumed (by hand or on ``resume_on``)."""
-        subscription = _visible_subscription(request, number)
-        if subscription is None:
-            return NOT_FOUND
-        serializer = self.PauseInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        try:
-            subscription = services.subscription_pause(
-                subscription=subscription,
-                user=request.user,
-                resume_on=serializer.validated_data["resume_on"],
-            )
-        except ApplicationError as error:
-            return _refusal(error)
-        return _output(subscription)
+        return super().post(request, number)
+
+    def act(self, request: Request, subscription: Subscription, data: dict[str, Any]) -> Any:
+        return services.subscription_pause(
+            subscription=subscription, user=request.user, resume_on=data["resume_on"]
+        )
 
 
-class SubscriptionResumeApi(APIView):
-    permission_classes = [CanUseSubscriptions]
-
+class SubscriptionResumeApi(SubscriptionActionApi):
     @extend_schema(
         request=None,
         responses={
@@ -340,24 +356,18 @@ class SubscriptionResumeApi(APIView):
     )
     def post(self, request: Request, number: str) -> Response:
         """Billing starts again (today, if the billing date passed while paused)."""
-        subscription = _visible_subscription(request, number)
-        if subscription is None:
-            return NOT_FOUND
-        try:
-            subscription = services.subscription_resume(
-                subscription=subscription, user=request.user
-            )
-        except ApplicationError as error:
-            return _refusal(error)
-        return _output(subscription)
+        return super().post(request, number)
+
+    def act(self, request: Request, subscription: Subscription, data: dict[str, Any]) -> Any:
+        return services.subscription_resume(subscription=subscription, user=request.user)
 
 
-class SubscriptionCancelApi(APIView):
-    permission_classes = [CanUseSubscriptions]
-
+class SubscriptionCancelApi(SubscriptionActionApi):
     class CancelInputSerializer(serializers.Serializer):
         at_period_end = serializers.BooleanField(default=False)
         reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    input_serializer = CancelInputSerializer
 
     @extend_schema(
         request=CancelInputSerializer,
@@ -370,22 +380,15 @@ class SubscriptionCancelApi(APIView):
     )
     def post(self, request: Request, number: str) -> Response:
         """Cancel now (open invoices voided, dunning stopped) or at the end of the period."""
-        subscription = _visible_subscription(request, number)
-        if subscription is None:
-            return NOT_FOUND
-        serializer = self.CancelInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        try:
-            subscription = services.subscription_cancel(
-                subscription=subscription,
-                user=request.user,
-                at_period_end=data["at_period_end"],
-                reason=data["reason"],
-            )
-        except ApplicationError as error:
-            return _refusal(error)
-        return _output(subscription)
+        return super().post(request, number)
+
+    def act(self, request: Request, subscription: Subscription, data: dict[str, Any]) -> Any:
+        return services.subscription_cancel(
+            subscription=subscription,
+            user=request.user,
+            at_period_end=data["at_period_end"],
+            reason=data["reason"],
+        )
 
 
 class InvoiceOutputSerializer(serializers.Serializer):
