@@ -191,6 +191,7 @@ def run_job(activated: ActivatedJob) -> str:
     result: dict[str, Any] | None = None
     bpmn_error: BpmnError | None = None
     failure = ""
+    backoff_ms: int | None = None  # None: the handler's own back-off
     try:
         if spec is None:
             raise LookupError(f"No handler is registered for job type '{job.type}'")
@@ -206,10 +207,12 @@ def run_job(activated: ActivatedJob) -> str:
         logger.warning("Job %s (%s) failed: %s", job.key, job.type, failure, exc_info=True)
         if _connection_lost(error):
             logger.info("Job %s (%s): the connection was lost, not the handler", job.key, job.type)
-            # Not the handler's fault: fail it with its back-off but without using up a retry
-            # (reported once reconnected), instead of leaving it to its activation timeout.
+            # Not the handler's fault: fail it without using up a retry (reported once
+            # reconnected), instead of leaving it to its activation timeout, and offer it again
+            # shortly: the handler's own back-off is for its own failures (a partner down).
             job = dataclasses.replace(job, retries=job.retries + 1)
-    return _report_outcome(job, spec, result, bpmn_error, failure)
+            backoff_ms = CONNECTION_LOST_BACKOFF_MS
+    return _report_outcome(job, spec, result, bpmn_error, failure, backoff_ms)
 
 
 def _connection_lost(error: BaseException) -> bool:
@@ -229,6 +232,8 @@ def _connection_lost(error: BaseException) -> bool:
 # A lost database connection while reporting: reconnect and report again (the worker knows the
 # outcome; otherwise the job would wait out its activation timeout), this often, backing off.
 REPORT_ATTEMPTS = 6
+# A job whose handler lost its database connection runs again after this back-off.
+CONNECTION_LOST_BACKOFF_MS = 1_000
 REPORT_BACKOFF_S = 0.25
 
 
@@ -238,6 +243,7 @@ def _report_outcome(
     result: dict[str, Any] | None,
     bpmn_error: BpmnError | None,
     failure: str,
+    backoff_ms: int | None = None,
 ) -> str:
     """Report, again after reconnecting if the connection was lost (a repeat of an outcome that
     did commit is refused as NOT_FOUND/INVALID_STATE: ``"gone"``)."""
@@ -247,7 +253,7 @@ def _report_outcome(
 
     for attempt in range(REPORT_ATTEMPTS):
         try:
-            return _report_once(job, spec, result, bpmn_error, failure)
+            return _report_once(job, spec, result, bpmn_error, failure, backoff_ms)
         except (OperationalError, InterfaceError) as error:
             if connection.in_atomic_block or attempt == REPORT_ATTEMPTS - 1:
                 raise  # a caller's transaction (tests, eager mode) is theirs to handle
@@ -265,6 +271,7 @@ def _report_once(
     result: dict[str, Any] | None,
     bpmn_error: BpmnError | None,
     failure: str,
+    backoff_ms: int | None = None,
 ) -> str:
     from processes.engine import service
     from processes.engine.runtime import Rejection
@@ -284,6 +291,8 @@ def _report_once(
                 backoff = default_backoff_ms()
                 if spec is not None and spec.retry_backoff_ms is not None:
                     backoff = spec.retry_backoff_ms
+                if backoff_ms is not None:
+                    backoff = min(backoff, backoff_ms)
                 service.fail_job(
                     job.key,
                     retries=job.retries - 1,

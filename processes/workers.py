@@ -245,6 +245,7 @@ class WorkerPool:
                 if item is _STOP:
                     return
                 activated: ActivatedJob = item  # type: ignore[assignment]
+                lost = False
                 try:
                     close_old_connections()
                     jobs.run_job(activated)
@@ -252,11 +253,16 @@ class WorkerPool:
                     self.errors += 1
                     logger.exception("In-process worker failed to report a job outcome")
                     connection.close()
-                    self._lost.set()
+                    lost = True
                 finally:
                     with self._in_flight_lock:
                         self._in_flight -= 1
                         self._running.discard(activated.job.key)
+                    # Only now that the job is no longer counted as running here: a hand-back
+                    # that looked while it still was would skip it, and it would wait out its
+                    # activation timeout.
+                    if lost:
+                        self._lost.set()
                     self._wake.set()  # a slot is free, and the outcome may have made new jobs
         finally:
             connection.close()

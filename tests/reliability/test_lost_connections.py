@@ -88,7 +88,9 @@ def test_outcome_is_reported_again_after_the_workers_connection_is_terminated(re
 def test_handler_whose_connection_dies_is_failed_with_back_off_without_losing_a_retry(register):  # noqa: F811
     attempts: list[int] = []
 
-    @register("rel-dies", timeout_ms=300_000)
+    # the handler's own back-off (for its own failures) is ten minutes: a lost connection is
+    # not one, so the job is offered again within a second or so
+    @register("rel-dies", timeout_ms=300_000, retry_backoff_ms=600_000)
     def handler(job: jobs.Job) -> dict:
         attempts.append(job.retries)
         if len(attempts) == 1:
