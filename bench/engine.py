@@ -63,9 +63,28 @@ BATCH = 32  # jobs one remote worker activates and runs at once per job type (py
 REST_USER = "bench"
 
 
+def gateway_threads(processes: int, job_types: int) -> int:
+    """gRPC server threads: one per waiting long poll (a job type of a worker process) and
+    16 for the commands."""
+    return 16 + processes * job_types
+
+
+def via_pool_size(via: str, processes: int, job_types: int, clients: int) -> int:
+    """PostgreSQL connections the child's pool may open for ``via`` grpc or rest.
+
+    A gateway thread keeps the connection of its last command while it idles (it returns it
+    before its next one), so the pool must cover every thread, the clients and the ticker;
+    the HTTP server's threads hold one for a request only.
+    """
+    if via == "grpc":
+        return gateway_threads(processes, job_types) + clients + 2
+    return 20 + clients
+
+
 LATENCIES_MS: list[float] = []
 ACTIVATIONS: list[int] = []  # jobs per activation command (a poll that finds none counts too)
 _instrumented = threading.Lock()
+_instrumented_done = threading.Event()
 
 
 def _noop(job: Job) -> dict:
@@ -75,10 +94,10 @@ def _noop(job: Job) -> dict:
 
 def _instrument() -> None:
     """Time every job completion command of this process (once, on the first job)."""
-    if getattr(_instrument, "done", False):
+    if _instrumented_done.is_set():
         return
     with _instrumented:
-        if getattr(_instrument, "done", False):
+        if _instrumented_done.is_set():
             return
         from processes.engine import service
 
@@ -108,7 +127,7 @@ def _instrument() -> None:
             return activated
 
         service.activate_jobs = counted
-        _instrument.done = True
+        _instrumented_done.set()
 
 
 def _instrument_celery_worker(**_kwargs: object) -> None:
@@ -202,7 +221,7 @@ def measure(
     *,
     external: bool,
     finished: Callable[[], None] | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """One configuration's run; ``finished`` stops the remote workers once every instance ended
     (before the server's transaction count is read)."""
     import datetime as dt
@@ -296,6 +315,7 @@ def measure(
         for created, deadline_at in Job.objects.filter(
             process_instance_key__in=keys, deadline__isnull=False
         ).values_list("created_at", "deadline")
+        if deadline_at is not None
     ]
     return {
         "config": config,
@@ -458,7 +478,7 @@ class RemoteWorkers:
 
                 # A thread per waiting long poll (one per job type and process) and for the
                 # commands; no back-pressure refusals within the bench's own load.
-                threads = 32 + self.processes * len(self.job_types)
+                threads = gateway_threads(self.processes, len(self.job_types))
                 gateway = GatewayServer(
                     "127.0.0.1:0", threads=threads, max_in_flight=threads, ticker=True
                 ).start()
@@ -582,7 +602,7 @@ async def _pyzeebe_workers(
         worker.task(
             task_type=job_type, timeout_ms=TIMEOUT_MS, max_jobs_to_activate=BATCH,
             max_running_jobs=BATCH,
-        )(noop)  # fmt: skip
+        )(noop)  # type: ignore[arg-type]  # a handler without parameters is fine at run time  # fmt: skip
     running = asyncio.create_task(worker.work())
     ready()
     await stop.wait()
@@ -599,8 +619,9 @@ async def _sdk_workers(
     import logging
 
     import camunda_orchestration_sdk as sdk
+    from camunda_orchestration_sdk.runtime.configuration_resolver import CamundaSdkConfigPartial
 
-    configuration = {
+    configuration: CamundaSdkConfigPartial = {
         "CAMUNDA_REST_ADDRESS": f"{address}/v2",
         "CAMUNDA_AUTH_STRATEGY": "BASIC",
         "CAMUNDA_BASIC_AUTH_USERNAME": REST_USER,
@@ -806,6 +827,10 @@ def run_child(
     """
     env = {**os.environ, "DATABASE_URL": url, "INPROCESS_WORKERS": "0", "PYTHONPATH": str(REPO)}
     env["SIMULATOR"] = "off"
+    if via != "engine":
+        most_types = max(len(CONFIGS[config][2]) for config in args.configs)
+        size = via_pool_size(via, processes or 1, most_types, args.clients)
+        env["DATABASE_POOL_MAX_SIZE"] = str(size)
     env.pop("CELERY_BROKER_URL", None)
     env.pop("BENCH_LATENCY_DIR", None)
     env.pop("BENCH_CEILING_URL", None)
@@ -879,6 +904,7 @@ def run_child(
             command += ["-n", str(args.given_instances)]
         lines = []
         with subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True) as run:  # noqa: S603
+            assert run.stdout is not None
             for line in run.stdout:
                 print(line, end="", flush=True)
                 if line.startswith("{"):
