@@ -357,55 +357,69 @@ def child(args: argparse.Namespace) -> None:
     postgres = connection.vendor == "postgresql"
     ceiling_url = os.environ.get("BENCH_CEILING_URL") if postgres else None
     via = args.via_now
-    password = _rest_user() if via == "rest" else ""
-    for config in args.configs:
-        before = after = 0.0
-        if ceiling_url:
-            before = ceiling.measure(ceiling_url, args.ceiling_seconds, args.clients)
-        remote = None
-        if via != "engine":
-            remote = RemoteWorkers(via, CONFIGS[config][2], args.processes_now, password).start()
-        try:
-            result = measure(
-                config,
-                args.instances[config],
-                args.worker_mode,
-                args.threads,
-                args.clients,
-                external=args.external_workers,
-                finished=remote.stop if remote is not None else None,
-            )
-        finally:
-            if remote is not None:
-                remote.stop()
-        if ceiling_url:
-            after = ceiling.measure(ceiling_url, args.ceiling_seconds, args.clients)
-        detail = result.pop("_detail")
-        result["via"] = via
-        result["processes"] = args.processes_now
-        ceiling_text = ""
-        if ceiling_url:
-            tps = (before + after) / 2
-            result["ceiling_tps_before"] = round(before, 1)
-            result["ceiling_tps_after"] = round(after, 1)
-            result["ratio"] = round(float(result["commands_per_s"]) / tps, 3) if tps else None
-            server = float(result["server_transactions_per_s"])
-            result["server_ratio"] = round(server / tps, 3) if tps else None
-            ceiling_text = (
-                f"; ceiling {before:.0f} / {after:.0f} tx/s before / after, ratio "
-                f"{result['ratio']} (server transactions {result['server_ratio']})"
-            )
-        print(
-            f"# {result['config']} on {result['database']} via {via} with {result['workers']}"
-            f" workers x{args.processes_now}: {result['instances_per_s']} instances/s, "
-            f"{result['flow_node_instances_per_s']} flow-node instances/s, {result['jobs_per_s']} "
-            f"jobs/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
-            f"{result['commands_per_s']} commands/s, {result['server_transactions_per_s']} server "
-            f"tx/s{ceiling_text}; jobs {'ok' if result['jobs_ok'] else 'LOST OR DOUBLED'} "
-            f"({detail})",
-            flush=True,
+    target, stop_server = "", None
+    if via != "engine":
+        most_types = max(len(CONFIGS[config][2]) for config in args.configs)
+        target, stop_server = start_server(via, gateway_threads(args.processes_now, most_types))
+    try:
+        for config in args.configs:
+            child_config(args, config, via, target, ceiling_url)
+    finally:
+        if stop_server is not None:
+            stop_server()
+
+
+def child_config(
+    args: argparse.Namespace, config: str, via: str, target: str, ceiling_url: str | None
+) -> None:
+    """One configuration's figures, printed; for ``via`` grpc or rest with its own workers."""
+    before = after = 0.0
+    if ceiling_url:
+        before = ceiling.measure(ceiling_url, args.ceiling_seconds, args.clients)
+    remote = None
+    if via != "engine":
+        remote = RemoteWorkers(via, target, CONFIGS[config][2], args.processes_now).start()
+    try:
+        result = measure(
+            config,
+            args.instances[config],
+            args.worker_mode,
+            args.threads,
+            args.clients,
+            external=args.external_workers,
+            finished=remote.stop if remote is not None else None,
         )
-        print(json.dumps(result), flush=True)
+    finally:
+        if remote is not None:
+            remote.stop()
+    if ceiling_url:
+        after = ceiling.measure(ceiling_url, args.ceiling_seconds, args.clients)
+    detail = result.pop("_detail")
+    result["via"] = via
+    result["processes"] = args.processes_now
+    ceiling_text = ""
+    if ceiling_url:
+        tps = (before + after) / 2
+        result["ceiling_tps_before"] = round(before, 1)
+        result["ceiling_tps_after"] = round(after, 1)
+        result["ratio"] = round(float(result["commands_per_s"]) / tps, 3) if tps else None
+        server = float(result["server_transactions_per_s"])
+        result["server_ratio"] = round(server / tps, 3) if tps else None
+        ceiling_text = (
+            f"; ceiling {before:.0f} / {after:.0f} tx/s before / after, ratio "
+            f"{result['ratio']} (server transactions {result['server_ratio']})"
+        )
+    print(
+        f"# {result['config']} on {result['database']} via {via} with {result['workers']}"
+        f" workers x{args.processes_now}: {result['instances_per_s']} instances/s, "
+        f"{result['flow_node_instances_per_s']} flow-node instances/s, {result['jobs_per_s']} "
+        f"jobs/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
+        f"{result['commands_per_s']} commands/s, {result['server_transactions_per_s']} server "
+        f"tx/s{ceiling_text}; jobs {'ok' if result['jobs_ok'] else 'LOST OR DOUBLED'} "
+        f"({detail})",
+        flush=True,
+    )
+    print(json.dumps(result), flush=True)
 
 
 # ------------------------------------------------------------------ --via grpc and --via rest
@@ -459,53 +473,45 @@ def serve_http() -> tuple[str, Callable[[], None]]:
     return f"http://{host!s}:{port}", stop
 
 
-class RemoteWorkers:
-    """What ``--via grpc`` or ``--via rest`` needs for one configuration: the server inside this
-    process (so that the completion timing sees every command) and ``processes`` worker
-    processes working the configuration's job types through it."""
+def start_server(via: str, threads: int) -> tuple[str, Callable[[], None]]:
+    """The server ``--via grpc`` or ``--via rest`` works through, inside this process (so that
+    the completion timing sees every command), for all of the child's configurations: its
+    address and the function that stops it.
 
-    def __init__(self, via: str, job_types: list[str], processes: int, password: str) -> None:
-        self.via, self.job_types, self.processes = via, job_types, processes
-        self.password = password
+    One server per child: a gateway thread keeps the database connection of its last command
+    until its next one, so a server per configuration would leave the stopped one's connections
+    checked out of the pool.
+    """
+    if via == "grpc":
+        from processes.grpc.server import GatewayServer
+
+        # A thread per waiting long poll and for the commands; no back-pressure refusals within
+        # the bench's own load.
+        gateway = GatewayServer("127.0.0.1:0", threads=threads, max_in_flight=threads).start()
+        return gateway.target, gateway.stop
+    os.environ["BENCH_REST_PASSWORD"] = _rest_user()  # the workers inherit it
+    return serve_http()
+
+
+class RemoteWorkers:
+    """``processes`` worker processes working one configuration's job types through the server
+    at ``target``: pyzeebe (grpc) or the SDK's job worker (rest)."""
+
+    def __init__(self, via: str, target: str, job_types: list[str], processes: int) -> None:
+        self.via, self.target, self.job_types, self.processes = via, target, job_types, processes
         self.workers: list[subprocess.Popen[str]] = []
-        self._stop_server: Callable[[], None] | None = None
 
     def start(self) -> RemoteWorkers:
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         try:
-            if self.via == "grpc":
-                from processes.grpc.server import GatewayServer
-
-                # A thread per waiting long poll (one per job type and process) and for the
-                # commands; no back-pressure refusals within the bench's own load.
-                threads = gateway_threads(self.processes, len(self.job_types))
-                gateway = GatewayServer(
-                    "127.0.0.1:0", threads=threads, max_in_flight=threads, ticker=True
-                ).start()
-                self._stop_server = gateway.stop
-                target = gateway.target
-            else:
-                target, self._stop_server = serve_http()
-                env["BENCH_REST_PASSWORD"] = self.password
             for _index in range(self.processes):
                 self.workers.append(
                     subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                        [
-                            sys.executable,
-                            str(Path(__file__)),
-                            "--via-worker",
-                            self.via,
-                            "--target",
-                            target,
-                            "--job-types",
-                            *self.job_types,
-                        ],
-                        cwd=REPO,
-                        env=env,
-                        stdout=subprocess.PIPE,
-                        text=True,
+                        [sys.executable, str(Path(__file__)), "--via-worker", self.via,
+                         "--target", self.target, "--job-types", *self.job_types],
+                        cwd=REPO, env=env, stdout=subprocess.PIPE, text=True,
                     )
-                )
+                )  # fmt: skip
             self._wait_ready(time.monotonic() + 120)
         except BaseException:
             self.stop()
@@ -533,7 +539,7 @@ class RemoteWorkers:
             waiting.close()
 
     def stop(self) -> None:
-        """Workers first (they finish what they hold), then the server; idempotent."""
+        """Stop the workers (they finish what they hold); idempotent."""
         for worker in self.workers:
             if worker.poll() is None:
                 worker.terminate()
@@ -546,9 +552,6 @@ class RemoteWorkers:
             if worker.stdout is not None:
                 worker.stdout.close()
         self.workers = []
-        if self._stop_server is not None:
-            self._stop_server()
-            self._stop_server = None
 
 
 def via_worker(args: argparse.Namespace) -> None:
