@@ -140,6 +140,10 @@ class GatewayServicer(pb_grpc.GatewayServicer):
             connection.close()
             code, message = grpc.StatusCode.INTERNAL, f"Unexpected error: {error}"
         finally:
+            # As Django does when a request finishes: a pooled connection goes back to the pool
+            # (else an idle gateway thread would hold one until its next command, and more
+            # threads than the pool has connections would starve it).
+            close_old_connections()
             self._in_flight.release()
             self.bell.ring()
         context.abort(code, message)  # raises
