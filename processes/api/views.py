@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, connection, transaction
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -384,6 +384,10 @@ class JobActivationView(EngineApiView):
             )
             if jobs or time.monotonic() >= give_up:
                 break
+            # A pooled connection goes back to the pool while this request waits (a long poll
+            # would otherwise hold one for its whole requestTimeout).
+            if not connection.in_atomic_block:
+                close_old_connections()
             time.sleep(POLL_INTERVAL)
         return Response({"jobs": [_activated_job(item) for item in jobs]})
 
