@@ -165,8 +165,9 @@ def _actor_words(actor: str) -> str:
 def _history_entry(h: OrderHistory, *, user: Any, currency: str) -> Entry:
     text = EVENT_LABELS.get(h.event, h.event.replace("_", " ").capitalize())
     detail = h.detail or {}
-    if h.sub_order_id:
-        text = f"{h.sub_order.vendor.name} ({h.sub_order.number}): {text[0].lower()}{text[1:]}"
+    sub_order = h.sub_order if h.sub_order_id else None
+    if sub_order is not None:
+        text = f"{sub_order.vendor.name} ({sub_order.number}): {text[0].lower()}{text[1:]}"
     amount = detail.get("amount_minor", detail.get("total_minor"))
     if isinstance(amount, int):
         text += f", {format_currency(amount, detail.get('currency') or currency)}"
