@@ -449,10 +449,11 @@ def _charges_text(shipment: InternationalShipment) -> str:
     from .duties import _money
 
     charges = border_charges(shipment)
-    text = ", ".join(_money(v, c) for c, v in sorted(charges.items())) or "an amount customs sets"
-    if shipment.duty_lines.filter(amount_minor__isnull=True).exists():
-        text += " plus duty assessed by customs"
-    return text
+    known = ", ".join(_money(v, c) for c, v in sorted(charges.items()))
+    assessed = shipment.duty_lines.filter(amount_minor__isnull=True).exists()
+    if known and assessed:
+        return f"{known} plus what customs assesses"
+    return known or "an amount customs sets"
 
 
 @transaction.atomic

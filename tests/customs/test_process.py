@@ -8,10 +8,12 @@ vendors' services, which the marketplace order listens to.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.test import Client
 
+from core.models import Notification
 from orders.customs.models import CustomsDocument, InternationalShipment, OriginCertificateRule
 from orders.models import Charge, Order, Refund
 from processes.engine.bpmn import parse_bpmn
@@ -190,6 +192,13 @@ def test_ddp_prepays_and_dap_tells_the_customer(deployed, shop):
     dap.refresh_from_db()
     deployed.instance(dap.process_instance_key).has_passed("Task_notify_duties")
     assert dap.duties_payer == "buyer" and dap.duties_notice_sent_at and not dap.duties_prepaid_at
+    [notice] = Notification.objects.filter(template="customs/duties_due")
+    assert notice.to == dap.order.customer.email
+    assert re.fullmatch(
+        rf"Your parcel {dap.sub_order.number} crosses a border: duties and taxes "
+        r"\((\S+ )?[^()]+\) are due on delivery, paid to the carrier\.",
+        notice.body.strip(),
+    ), notice.body
 
     _order, ddp = place(deployed, shop, country="US", address={"incoterm": "DDP"})
     ddp.refresh_from_db()
