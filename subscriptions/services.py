@@ -714,7 +714,11 @@ def dunning_email_kind(*, attempt_number: int, max_attempts: int, hard: bool) ->
 @transaction.atomic
 def customer_email_send(*, invoice_id: int, attempt_number: int, kind: str) -> CustomerEmail:
     """E-mail the subscriber once per invoice, attempt and kind; repeats find the first row."""
-    invoice = _locked_invoice(invoice_id)
+    invoice = (  # locked as _locked_invoice does, with what the e-mail names in the same query
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("subscription__plan", "subscription__customer")
+        .get(pk=invoice_id)
+    )
     key = f"{invoice.number}:{attempt_number}:{kind}"
     sent = CustomerEmail.objects.filter(idempotency_key=key).first()
     if sent is not None:
