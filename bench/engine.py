@@ -847,9 +847,8 @@ def run_child(
     external = mode == "celery" or processes > 0 or via != "engine"
     if external and via == "engine":  # else the child's own server times every command
         env["BENCH_LATENCY_DIR"] = str(latency_dir)
-    if via != "engine":
-        pass  # the child serves the gateway or the app and starts the workers
-    elif mode == "celery":
+    # With --via grpc/rest the child serves the gateway or the app and starts the workers itself.
+    if via == "engine" and mode == "celery":
         queue = f"orderly-bench-{uuid.uuid4().hex[:8]}"
         env.update(CELERY_BROKER_URL=args.broker, CELERY_TASK_QUEUE=queue)
         for index in range(processes or args.celery_workers):
@@ -881,7 +880,7 @@ def run_child(
                     env={**env, "PYTHONWARNINGS": "ignore"},  # not the warning about root
                 )
             )
-    elif processes:
+    elif via == "engine" and processes:
         for _index in range(processes):
             workers.append(
                 subprocess.Popen(  # noqa: S603
