@@ -119,6 +119,9 @@ class Bridge:
             pass
         finally:
             self._ready.set()
+            # Handlers handed to threads (``asyncio.to_thread``; with an eager Celery the whole
+            # job runs there) finish before the bridge counts as stopped.
+            loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -550,6 +550,7 @@ class GatewayServer:
         self._server: grpc.Server | None = None
         self._stopping = threading.Event()
         self._ticker_thread: threading.Thread | None = None
+        self._executor: futures.ThreadPoolExecutor | None = None
         self._listener: Callable[[set[str]], None] | None = None
 
     @property
@@ -560,10 +561,10 @@ class GatewayServer:
     def start(self) -> GatewayServer:
         host = self.address.rsplit(":", 1)[0]
         interceptors = [TokenInterceptor(self.token)] if self.token else []
-        server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="gateway"),
-            interceptors=interceptors,
+        self._executor = futures.ThreadPoolExecutor(
+            max_workers=self.threads, thread_name_prefix="gateway"
         )
+        server = grpc.server(self._executor, interceptors=interceptors)
         # The stub's other methods (modify, migrate, DMN, signals...) answer UNIMPLEMENTED.
         servicer = GatewayServicer(  # type: ignore[abstract]
             self.bell,
@@ -599,6 +600,13 @@ class GatewayServer:
         if self._server is not None:
             self._server.stop(grace).wait(grace + 5)
             self._server = None
+        if self._executor is not None:
+            # gRPC's stop cancels the calls but not the threads running them: a command still
+            # under way finishes (and commits or rolls back) before the gateway counts as stopped.
+            executor, self._executor = self._executor, None
+            waiter = threading.Thread(target=executor.shutdown, daemon=True)
+            waiter.start()
+            waiter.join(grace + 10)
         if self._ticker_thread is not None:
             self._ticker_thread.join(5)
             self._ticker_thread = None
