@@ -41,7 +41,9 @@ def test_a_first_attempt_that_pays_is_three_statements(renewals, plan):
     run = statements(ctx)
     assert len(run) == 3, run
     lock, insert, update = run
-    assert lock.startswith("SELECT") and "FOR UPDATE OF" in lock and "NOWAIT" in lock
+    assert lock.startswith("SELECT")
+    if connection.vendor == "postgresql":  # SQLite has no row locks: a plain read there
+        assert "FOR UPDATE OF" in lock and "NOWAIT" in lock
     assert '"subscriptions_paymentattempt"' in lock  # the earlier try, looked up in the lock
     assert insert.startswith('INSERT INTO "subscriptions_paymentattempt"')
     assert update.startswith('UPDATE "subscriptions_invoice"')
