@@ -4,13 +4,14 @@
     python bench/renewals.py -n 2000 --soft 0.1 --hard 0.02 --threads 4
     python bench/renewals.py --processes 2 --threads 4   # two OS processes, a pool in each
 
-N subscriptions are due today in a fresh ``orderly_bench_renewals`` database (dropped, created
-and migrated per run; ``BENCH_POSTGRES_URL`` names another server's maintenance database), with
-sandbox cards: a share ``--soft`` declines softly (insufficient funds), ``--hard`` declines for
-good (lost card), the rest pays. The subscription-renewal process is deployed, its daily start
-timer is made due, and the in-process ``WorkerPool`` (what ``make run`` starts) runs everything:
-the daily instance opens the invoices in batches and starts one renewal instance per
-subscription; renewal instances charge, e-mail, extend periods or start dunning.
+N subscriptions are due today in a fresh ``orderly_bench_renewals`` database (``--db-name``;
+dropped, created and migrated per run; ``BENCH_POSTGRES_URL`` names another server's maintenance
+database), with sandbox cards: a share ``--soft`` declines softly (insufficient funds),
+``--hard`` declines for good (lost card), the rest pays. The subscription-renewal process is
+deployed, its daily start timer is made due, and the in-process ``WorkerPool`` (what ``make
+run`` starts) runs everything: the daily instance opens the invoices in batches and starts one
+renewal instance per subscription; renewal instances charge, e-mail, extend periods or start
+dunning.
 
 Printed: the time from the daily timer firing to every first payment attempt done, renewals/s
 over that time, when the last renewal instance was started, when every instance was at rest
@@ -30,7 +31,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PG_BENCH_DB = "orderly_bench_renewals"
+PG_BENCH_DB = os.environ.get("BENCH_DB", "orderly_bench_renewals")
 
 
 def seed(n: int, soft: float, hard: float) -> dt.date:
@@ -231,16 +232,16 @@ def pool_worker(args: argparse.Namespace) -> None:
         pool.stop()
 
 
-def database_url(database: str, folder: Path) -> str:
+def database_url(database: str, folder: Path, name: str) -> str:
     if database == "sqlite":
         return f"sqlite:///{folder / 'bench-renewals.sqlite3'}"
     import psycopg
 
     base = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {PG_BENCH_DB}")
-    return base.rsplit("/", 1)[0] + f"/{PG_BENCH_DB}"
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return base.rsplit("/", 1)[0] + f"/{name}"
 
 
 def main() -> None:
@@ -251,6 +252,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="in-process worker threads")
     parser.add_argument("--batch", type=int, default=500, help="subscriptions per batch job")
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument(
+        "--db-name",
+        default=PG_BENCH_DB,
+        help="PostgreSQL database to drop, create and use (BENCH_DB; orderly_bench_renewals)",
+    )
     parser.add_argument("--timeout", type=int, default=1800, help="give up after (seconds)")
     parser.add_argument(
         "--processes", type=int, default=1, help="OS processes with an in-process pool each"
@@ -269,7 +275,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         env = {
             **os.environ,
-            "DATABASE_URL": database_url(args.database, Path(folder)),
+            "DATABASE_URL": database_url(args.database, Path(folder), args.db_name),
             "INPROCESS_WORKERS": "0",
             "CELERY_BROKER_URL": "",
             "SUBSCRIPTION_RENEWAL_TIME": "00:00",

@@ -43,7 +43,9 @@ def render_notice(template: str, context: dict[str, Any]) -> tuple[str, str]:
     return " ".join(subject.split()), body.strip()
 
 
-@transaction.atomic
+# Inside a caller's transaction no savepoint of its own (two round trips per message): nothing
+# here is worth undoing on its own, and a failure undoes the caller's transaction anyway.
+@transaction.atomic(savepoint=False)
 def notify_customer(*, template: str, to: str, context: dict[str, Any], key: str) -> Sent:
     """Send ``template`` to ``to`` once per ``key`` (after the surrounding transaction commits)."""
     existing = Notification.objects.filter(key=key).first()

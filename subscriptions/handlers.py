@@ -14,7 +14,7 @@ from typing import Any
 from processes.jobs import Job, job_handler
 
 from . import services
-from .models import AttemptOutcome, EmailKind, Invoice
+from .models import AttemptOutcome, EmailKind
 
 
 def _invoice_id(job: Job) -> int:
@@ -83,16 +83,12 @@ def email(job: Job) -> dict[str, Any]:
     """The e-mail of the model's ``kind`` header; ``dunning`` picks it by attempt number."""
     attempt_number = int(job.variables.get("attempt") or 0)
     kind = job.custom_headers.get("kind", "")
-    if kind == "dunning":
-        schedule = Invoice.objects.select_related("schedule").get(pk=_invoice_id(job)).schedule
-        kind = services.dunning_email_kind(
-            attempt_number=attempt_number,
-            max_attempts=schedule.max_attempts,
-            hard=job.variables.get("paymentOutcome") == AttemptOutcome.HARD_DECLINE,
-        )
-    if kind not in EmailKind.values:
+    if kind != services.DUNNING and kind not in EmailKind.values:
         raise ValueError(f"Unknown e-mail kind {kind!r}")
     sent = services.customer_email_send(
-        invoice_id=_invoice_id(job), attempt_number=attempt_number, kind=kind
+        invoice_id=_invoice_id(job),
+        attempt_number=attempt_number,
+        kind=kind,
+        hard=job.variables.get("paymentOutcome") == AttemptOutcome.HARD_DECLINE,
     )
     return {"lastEmail": sent.kind}

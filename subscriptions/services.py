@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from core.errors import ApplicationError
 from core.history import actor_of, history_write
@@ -468,12 +468,64 @@ def _attempt_result(invoice: Invoice, attempt: PaymentAttempt) -> AttemptResult:
     return AttemptResult(attempt=attempt, retries_left=retries_left, retry_wait=wait)
 
 
-def _locked_invoice(invoice_id: int) -> Invoice:
+# What a decided attempt changes on its row (an earlier pending one is updated, not inserted).
+_DECIDED_FIELDS = [
+    "outcome",
+    "provider_reference",
+    "decline_code",
+    "decline_message",
+    "next_retry_at",
+]
+# PostgreSQL's "lock not available": a NOWAIT lock found the row held by another transaction.
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+class _RowsBusy(Exception):
+    """A row this command locks without waiting is held by another transaction."""
+
+
+def _locked_invoice(invoice_id: int, *related: str) -> Invoice:
+    """The invoice and its subscription, both locked by one query; ``related`` rows (say the
+    schedule, or the subscription's plan) come with it, unlocked."""
     return (
-        Invoice.objects.select_for_update(of=("self",))
-        .select_related("subscription", "schedule")
+        Invoice.objects.select_for_update(of=("self", "subscription"))
+        .select_related("subscription", *related)
         .get(pk=invoice_id)
     )
+
+
+def _invoice_for_attempt(
+    invoice_id: int, attempt_number: int, *, wait: bool
+) -> tuple[Invoice, PaymentAttempt | None]:
+    """The invoice and its subscription locked, with the schedule, plan and card, and the earlier
+    try of this attempt (a repeated job) if there is one.
+
+    Without ``wait`` it is one query: the locks are taken with ``NOWAIT`` and the earlier try is
+    looked up in the same statement. That lookup reads the attempts as they were when the
+    statement began, so it would miss a try committed by a transaction this one waited for (a
+    repeat of the job still running, say); when a row is held, ``_RowsBusy`` sends the caller to
+    the waiting path, which looks for the earlier try in a statement after the locks.
+    """
+    query = Invoice.objects.select_related(
+        "schedule", "subscription__plan", "subscription__payment_method"
+    )
+    tries = PaymentAttempt.objects.filter(attempt_number=attempt_number)
+    if wait:
+        invoice = query.select_for_update(of=("self", "subscription")).get(pk=invoice_id)
+        return invoice, tries.filter(invoice=invoice).first()
+    earlier = Subquery(tries.filter(invoice=OuterRef("pk")).order_by().values("pk")[:1])
+    try:
+        invoice = (
+            query.select_for_update(of=("self", "subscription"), nowait=True)
+            .annotate(earlier_attempt_id=earlier)
+            .get(pk=invoice_id)
+        )
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+            raise _RowsBusy from error
+        raise
+    earlier_id = invoice.earlier_attempt_id
+    return invoice, (tries.get(pk=earlier_id) if earlier_id is not None else None)
 
 
 def payment_attempt_make(*, invoice_id: int, attempt_number: int) -> AttemptResult:
@@ -482,17 +534,28 @@ def payment_attempt_make(*, invoice_id: int, attempt_number: int) -> AttemptResu
     Skipped (no charge) when the invoice is not open or the subscription was paused or canceled
     meanwhile; not sent when the card network's retry cap is reached (counted as a soft decline,
     so dunning goes on and ends as the schedule says). The provider sees idempotency key
-    ``<invoice number>:attempt-<n>``.
+    ``<invoice number>:attempt-<n>``. A first attempt that pays is three statements: the locks
+    (with the lookup of an earlier try), the attempt's insert and the invoice's update.
     """
+    try:
+        attempt, result = _attempt(invoice_id, attempt_number, wait=False)
+    except _RowsBusy:
+        attempt, result = _attempt(invoice_id, attempt_number, wait=True)
+    if result is None:
+        raise PaymentPending(f"Payment {attempt.provider_reference} is still processing")
+    return result
+
+
+def _attempt(
+    invoice_id: int, attempt_number: int, *, wait: bool
+) -> tuple[PaymentAttempt, AttemptResult | None]:
+    """One try in one transaction; no result while the provider is still deciding."""
     with transaction.atomic():
-        invoice = _locked_invoice(invoice_id)
-        subscription = _locked(invoice.subscription_id)
-        key = f"{invoice.number}:attempt-{attempt_number}"
-        existing = PaymentAttempt.objects.filter(
-            invoice=invoice, attempt_number=attempt_number
-        ).first()
+        invoice, existing = _invoice_for_attempt(invoice_id, attempt_number, wait=wait)
+        subscription = invoice.subscription
         if existing is not None and existing.outcome != AttemptOutcome.PENDING:
-            return _attempt_result(invoice, existing)
+            return existing, _attempt_result(invoice, existing)
+        key = f"{invoice.number}:attempt-{attempt_number}"
         now = clock.now()
         method = subscription.payment_method
         skip = ""
@@ -514,15 +577,15 @@ def payment_attempt_make(*, invoice_id: int, attempt_number: int) -> AttemptResu
                 invoice.void()
                 invoice.closed_at = now
                 invoice.next_retry_at = None
-                invoice.save()
-            return AttemptResult(attempt, retries_left=False, retry_wait="")
+                invoice.save(update_fields=["status", "closed_at", "next_retry_at"])
+            return attempt, AttemptResult(attempt, retries_left=False, retry_wait="")
         cap = None
         if method is not None and attempt_number > 1:
             cap = retry_cap_reached(
                 brand=method.brand, declined_at=_declines_of_card(method, now), at=now
             )
         if method is None or cap is not None:
-            attempt = PaymentAttempt.objects.create(
+            attempt = PaymentAttempt(
                 invoice=invoice,
                 attempt_number=attempt_number,
                 payment_method=method,
@@ -537,7 +600,7 @@ def payment_attempt_make(*, invoice_id: int, attempt_number: int) -> AttemptResu
                 idempotency_key=key,
                 attempted_at=now,
             )
-            return _after_attempt(invoice, subscription, attempt)
+            return attempt, _after_attempt(invoice, subscription, attempt)
         # The provider call runs under the subscription's row lock: a staff action on this
         # subscription waits the second it takes instead of landing between the charge and
         # its record. A retryable failure rolls back, and the job repeats it with the same key.
@@ -561,22 +624,17 @@ def payment_attempt_make(*, invoice_id: int, attempt_number: int) -> AttemptResu
         attempt.provider_reference = answer.reference or attempt.provider_reference
         if answer.outcome == "processing":
             attempt.save()  # settled by the webhook (or by this job's retry)
-            result = None
-        else:
-            if answer.outcome not in (
-                AttemptOutcome.SUCCEEDED,
-                AttemptOutcome.SOFT_DECLINE,
-                AttemptOutcome.HARD_DECLINE,
-            ):
-                raise PaymentError(f"Unknown payment outcome {answer.outcome!r}")
-            attempt.outcome = answer.outcome
-            attempt.decline_code = answer.decline_code[:80]
-            attempt.decline_message = answer.message[:300]
-            attempt.save()
-            result = _after_attempt(invoice, subscription, attempt)
-    if result is None:
-        raise PaymentPending(f"Payment {attempt.provider_reference} is still processing")
-    return result
+            return attempt, None
+        if answer.outcome not in (
+            AttemptOutcome.SUCCEEDED,
+            AttemptOutcome.SOFT_DECLINE,
+            AttemptOutcome.HARD_DECLINE,
+        ):
+            raise PaymentError(f"Unknown payment outcome {answer.outcome!r}")
+        attempt.outcome = answer.outcome
+        attempt.decline_code = answer.decline_code[:80]
+        attempt.decline_message = answer.message[:300]
+        return attempt, _after_attempt(invoice, subscription, attempt)
 
 
 @transaction.atomic
@@ -585,8 +643,8 @@ def payment_attempt_settle(
 ) -> AttemptResult:
     """Record the provider's answer on a pending attempt (from the job or from the webhook)."""
     attempt = PaymentAttempt.objects.select_related("invoice").get(pk=attempt_id)
-    invoice = _locked_invoice(attempt.invoice_id)
-    subscription = _locked(invoice.subscription_id)
+    invoice = _locked_invoice(attempt.invoice_id, "schedule")
+    subscription = invoice.subscription
     attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
     if attempt.outcome != AttemptOutcome.PENDING:
         return _attempt_result(invoice, attempt)
@@ -604,36 +662,39 @@ def payment_attempt_settle(
     attempt.provider_reference = reference or attempt.provider_reference
     attempt.decline_code = decline_code[:80]
     attempt.decline_message = message[:300]
-    attempt.save()
     return _after_attempt(invoice, subscription, attempt)
 
 
 def _after_attempt(
     invoice: Invoice, subscription: Subscription, attempt: PaymentAttempt
 ) -> AttemptResult:
-    """Invoice and subscription follow the attempt's outcome (inside the caller's transaction)."""
+    """Write the decided attempt (a new row, or the earlier pending one) and have the invoice and
+    the subscription follow its outcome (inside the caller's transaction)."""
     now = clock.now()
     result = _attempt_result(invoice, attempt)
-    if attempt.outcome == AttemptOutcome.SUCCEEDED:
+    succeeded = attempt.outcome == AttemptOutcome.SUCCEEDED
+    retry = not succeeded and result.retries_left and bool(result.retry_wait)
+    if retry:
+        next_retry = now + parse_duration(result.retry_wait)
+        attempt.next_retry_at = next_retry if not attempt.is_hard else None
+    if attempt.pk is None:
+        attempt.save()
+    else:
+        attempt.save(update_fields=_DECIDED_FIELDS)
+    if succeeded:
         invoice.mark_paid()
         invoice.paid_at = now
         invoice.next_retry_at = None
-        invoice.save()
+        invoice.save(update_fields=["status", "paid_at", "next_retry_at"])
         return result
     if invoice.first_failed_at is None:
         invoice.first_failed_at = now
-    if result.retries_left and result.retry_wait:
-        next_retry = now + parse_duration(result.retry_wait)
-        attempt.next_retry_at = next_retry if not attempt.is_hard else None
-        attempt.save(update_fields=["next_retry_at"])
-        invoice.next_retry_at = attempt.next_retry_at
-    else:
-        invoice.next_retry_at = None
-    invoice.save()
+    invoice.next_retry_at = attempt.next_retry_at if retry else None
+    invoice.save(update_fields=["first_failed_at", "next_retry_at"])
     if subscription.status != S.PAST_DUE:
         from_status = subscription.status
         subscription.fall_past_due()
-        subscription.save()
+        subscription.save(update_fields=["status"])
         _record(
             subscription,
             SubscriptionEvent.PAST_DUE,
@@ -657,7 +718,7 @@ def _after_attempt(
 def subscription_period_extend(*, invoice_id: int) -> Subscription:
     """The invoice is paid: the subscription's period moves on (once per invoice)."""
     invoice = _locked_invoice(invoice_id)
-    subscription = _locked(invoice.subscription_id)
+    subscription = invoice.subscription
     if invoice.status != Invoice.S.PAID:
         raise ApplicationError(f"Invoice {invoice.number} is not paid.", field="invoice")
     if subscription.current_period_start >= invoice.period_start and (
@@ -670,7 +731,9 @@ def subscription_period_extend(*, invoice_id: int) -> Subscription:
     subscription.next_billing_date = invoice.period_end
     if subscription.status in (S.TRIALING, S.ACTIVE, S.PAST_DUE):
         subscription.renew()
-    subscription.save()
+    subscription.save(
+        update_fields=["current_period_start", "current_period_end", "next_billing_date", "status"]
+    )
     _record(
         subscription,
         SubscriptionEvent.RENEWED,
@@ -685,18 +748,22 @@ def subscription_period_extend(*, invoice_id: int) -> Subscription:
 def dunning_cancel(*, invoice_id: int) -> Subscription:
     """Dunning ended without payment: the invoice is uncollectible, the subscription canceled."""
     invoice = _locked_invoice(invoice_id)
-    subscription = _locked(invoice.subscription_id)
+    subscription = invoice.subscription
     if invoice.status == Invoice.S.OPEN:
         invoice.mark_uncollectible()
         invoice.closed_at = clock.now()
         invoice.next_retry_at = None
-        invoice.save()
+        invoice.save(update_fields=["status", "closed_at", "next_retry_at"])
     if subscription.status != S.CANCELED:
         _cancel(subscription, reason="Payment failed after every retry", actor="")
     return subscription
 
 
 # ------------------------------------------------------------------------------ e-mails
+# The e-mail kind of a dunning step: picked by attempt number and the invoice's schedule.
+DUNNING = "dunning"
+
+
 def dunning_email_kind(*, attempt_number: int, max_attempts: int, hard: bool) -> str:
     """Attempt 1 a gentle reminder, then "update your payment method", the last a final notice.
 
@@ -712,20 +779,37 @@ def dunning_email_kind(*, attempt_number: int, max_attempts: int, hard: bool) ->
 
 
 @transaction.atomic
-def customer_email_send(*, invoice_id: int, attempt_number: int, kind: str) -> CustomerEmail:
-    """E-mail the subscriber once per invoice, attempt and kind; repeats find the first row."""
-    invoice = (  # locked as _locked_invoice does, with what the e-mail names in the same query
+def customer_email_send(
+    *, invoice_id: int, attempt_number: int, kind: str, hard: bool = False
+) -> CustomerEmail:
+    """E-mail the subscriber once per invoice, attempt and kind; repeats find the first row.
+
+    ``kind`` ``DUNNING``: the e-mail of that dunning step (``dunning_email_kind``, ``hard`` for a
+    hard decline), by the invoice's schedule.
+    """
+    tried = PaymentAttempt.objects.filter(
+        invoice=OuterRef("pk"), attempt_number=attempt_number
+    ).order_by()
+    invoice = (  # locked as _locked_invoice locks it, with what the e-mail names in the same query
         Invoice.objects.select_for_update(of=("self",))
-        .select_related("subscription__plan", "subscription__customer")
+        .select_related("schedule", "subscription__plan", "subscription__customer")
+        .annotate(
+            decline_code=Subquery(tried.values("decline_code")[:1]),
+            decline_message=Subquery(tried.values("decline_message")[:1]),
+        )
         .get(pk=invoice_id)
     )
+    if kind == DUNNING:
+        kind = dunning_email_kind(
+            attempt_number=attempt_number, max_attempts=invoice.schedule.max_attempts, hard=hard
+        )
     key = f"{invoice.number}:{attempt_number}:{kind}"
     sent = CustomerEmail.objects.filter(idempotency_key=key).first()
     if sent is not None:
         return sent
     subscription = invoice.subscription
-    attempt = invoice.attempts.filter(attempt_number=attempt_number).first()
     retry_at = invoice.next_retry_at
+    decline_message = invoice.decline_message  # None: no such attempt
     context = {
         "plan": subscription.plan.name,
         "amount": format_money(invoice.amount_minor, invoice.currency),
@@ -736,7 +820,9 @@ def customer_email_send(*, invoice_id: int, attempt_number: int, kind: str) -> C
         "retry_words": (
             f"in {describe(retry_at - clock.now())}" if retry_at else "as soon as you do"
         ),
-        "reason": (attempt.decline_message or attempt.decline_code) if attempt else "declined",
+        "reason": (
+            (decline_message or invoice.decline_code) if decline_message is not None else "declined"
+        ),
     }
     # Sent after commit by the shared notifications (once per key); the row here is the
     # subscription's own log, unique per invoice, attempt and kind.
