@@ -76,7 +76,7 @@ class WorkerPool:
         jobs.discover()
 
         def on_jobs_created(types: set[str]) -> None:
-            if any(jobs.spec_for(t) is not None for t in types):
+            if not self._wake.is_set() and any(jobs.spec_for(t) is not None for t in types):
                 self._wake.set()
 
         self._listener = on_jobs_created
@@ -263,7 +263,11 @@ class WorkerPool:
                     # activation timeout.
                     if lost:
                         self._lost.set()
-                    self._wake.set()  # a slot is free, and the outcome may have made new jobs
+                    # A slot is free, and the outcome may have made new jobs (the command's
+                    # own notification may have woken the ticker already: setting an event
+                    # takes its lock and notifies, so only when it is not set).
+                    if not self._wake.is_set():
+                        self._wake.set()
         finally:
             connection.close()
 
