@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache, lru_cache
 from typing import Any, TypeVar
 
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models.base import ModelState
 from django.db.models.fields import AutoFieldMixin
 from django.db.models.signals import post_init, pre_init
@@ -50,8 +50,16 @@ def vendor() -> str:
 PREPARE_THRESHOLD = 1
 
 
+# The raw connection of the command running on this thread (set by ``command()``), so that its
+# statements skip Django's connection proxy (a thread-local lookup per attribute).
+_current = threading.local()
+
+
 def raw_connection() -> Any:
     """psycopg's connection under Django's, with the engine's statement preparation on."""
+    raw = getattr(_current, "raw", None)
+    if raw is not None:
+        return raw
     connection.ensure_connection()
     raw = connection.connection
     if raw.prepare_threshold is None:
@@ -71,52 +79,96 @@ def cursor() -> Iterator[Any]:
     import psycopg
 
     raw = raw_connection()
-    connection.validate_no_broken_transaction()
+    conn = getattr(_current, "conn", None)
+    (connection if conn is None else conn).validate_no_broken_transaction()
     with psycopg.Cursor(raw) as pg_cursor:
         yield pg_cursor
 
 
+# What Django's ``atomic_blocks`` holds while a command runs its own transaction (``command()``):
+# an outermost, non-durable block, as ``transaction.atomic()`` would push.
+_COMMAND_BLOCK = transaction.Atomic(None, savepoint=False, durable=False)
+
+
 @contextlib.contextmanager
 def command() -> Iterator[None]:
-    """One engine command's transaction (Django's ``atomic``), in as few round trips as it allows.
+    """One engine command's transaction, in as few round trips as it allows.
 
-    PostgreSQL, outermost transaction: the block runs in one pipeline that opens with a queued
+    PostgreSQL, outside any transaction: the block runs in one pipeline that opens with a queued
     ``BEGIN`` and closes with a queued ``COMMIT``, so the begin travels with the command's first
     reads and the commit with its writes: two round trips for a lock-read-write command (psycopg
-    would otherwise send each of ``BEGIN`` and ``COMMIT`` on its own). Django's atomic block
-    still owns the transaction: its commit finds nothing left to do, its rollback (on an
-    exception) undoes everything, and ``on_commit`` callbacks run as usual. Inside a caller's
-    transaction (or on other databases) it is a plain ``atomic`` block with ``batch()``.
+    would otherwise send each of ``BEGIN`` and ``COMMIT`` on its own). The command begins and
+    ends the transaction itself, without Django's ``atomic`` (which switches the driver's
+    autocommit off and on again around every command), but Django sees what an outermost
+    ``atomic`` block would show: ``in_atomic_block``, autocommit off, so that nested ``atomic``
+    blocks become savepoints and ``on_commit`` callbacks wait for the commit (and run after it,
+    or are dropped with a rollback). An exception, or a nested block that left the transaction
+    needing a rollback, rolls everything back. Inside a caller's transaction (or on other
+    databases) it is a plain ``atomic`` block with ``batch()``.
     """
-    with transaction.atomic():
-        if vendor() != "postgresql":
+    if vendor() != "postgresql":
+        with transaction.atomic():
             yield
-            return
+        return
+    conn = connections[DEFAULT_DB_ALIAS]
+    raw = None
+    if not conn.in_atomic_block and conn.get_autocommit():
+        conn.ensure_connection()
         raw = raw_connection()
         from psycopg.pq import TransactionStatus
 
         if (
-            len(connection.atomic_blocks) != 1
-            or getattr(raw, "_pipeline", None) is not None
+            raw._pipeline is not None
+            or not raw.autocommit
             or raw.pgconn.transaction_status != TransactionStatus.IDLE
         ):
-            with batch():
-                yield
-            return
-        # psycopg begins a transaction (and waits for the answer) before the first statement
-        # when its connection is not in autocommit; the block queues its own BEGIN instead (as
-        # psycopg queues its own commands in a pipeline), so the driver is told it is in
-        # autocommit until the block ends.
-        with connection.wrap_database_errors, raw.pipeline():
-            raw._autocommit = True
+            raw = None
+    if raw is None:
+        with transaction.atomic(), batch():
+            yield
+        return
+    # Django's view of an outermost atomic block (see ``Atomic.__enter__``); the driver stays in
+    # autocommit, so psycopg sends no ``BEGIN`` of its own: the queued one opens the transaction.
+    conn.commit_on_exit, conn.needs_rollback = True, False
+    conn.autocommit, conn.in_atomic_block = False, True
+    conn.atomic_blocks.append(_COMMAND_BLOCK)
+    _current.raw, _current.conn = raw, conn
+    committed = False
+    try:
+        with conn.wrap_database_errors:
             try:
-                raw.wait(raw._exec_command(b"BEGIN"))
-                yield
-                if not connection.needs_rollback:
-                    # Sent with the writes when the pipeline ends.
-                    raw.wait(raw._exec_command(b"COMMIT"))
+                with raw.pipeline():
+                    raw.wait(raw._exec_command(b"BEGIN"))
+                    yield
+                    if not conn.needs_rollback and not conn.closed_in_transaction:
+                        # Sent with the writes when the pipeline ends.
+                        raw.wait(raw._exec_command(b"COMMIT"))
+                        committed = True
+            except BaseException:
+                committed = False
+                raise
             finally:
-                raw._autocommit = False
+                if not committed and not conn.closed_in_transaction:
+                    _roll_back(conn, raw)
+    finally:
+        _current.raw = _current.conn = None
+        conn.atomic_blocks.pop()
+        conn.in_atomic_block, conn.autocommit, conn.needs_rollback = False, True, False
+        if conn.closed_in_transaction:
+            conn.connection = None
+    if committed:
+        conn.errors_occurred = False
+        conn.run_and_clear_commit_hooks()
+    else:
+        conn.run_on_commit = []
+
+
+def _roll_back(conn: Any, raw: Any) -> None:
+    """Undo a command's transaction (what Django's ``atomic`` does on an exception)."""
+    try:
+        raw.rollback()
+    except Exception:
+        conn.close()
 
 
 @contextlib.contextmanager
@@ -129,7 +181,7 @@ def batch() -> Iterator[None]:
         yield
         return
     raw = raw_connection()
-    if getattr(raw, "_pipeline", None) is not None:  # already batching: one sync at the end
+    if raw._pipeline is not None:  # already batching: one sync at the end
         yield
         return
     with connection.wrap_database_errors, raw.pipeline():
@@ -269,6 +321,35 @@ def combined() -> Iterator[None]:
         yield
     finally:
         _combining.parts = None
+    _send_combined(parts)
+
+
+@contextlib.contextmanager
+def combined_batch() -> Iterator[None]:
+    """``batch()`` and ``combined()`` in one: the combined statement is queued in the batch."""
+    if vendor() != "postgresql" or getattr(_combining, "parts", None) is not None:
+        with batch():
+            yield
+        return
+    raw = raw_connection()
+    parts: list[tuple[str, str]] = []
+    _combining.parts = parts
+    if raw._pipeline is not None:  # already batching (a command): sent with what follows
+        try:
+            yield
+        finally:
+            _combining.parts = None
+        _send_combined(parts)
+        return
+    with connection.wrap_database_errors, raw.pipeline():
+        try:
+            yield
+        finally:
+            _combining.parts = None
+        _send_combined(parts)
+
+
+def _send_combined(parts: list[tuple[str, str]]) -> None:
     if len(parts) == 1:
         execute(parts[0][0], [parts[0][1]])
     elif parts:
@@ -386,6 +467,11 @@ def _prepare_with(field: models.Field) -> Callable[[Any], Any]:
         return field.get_db_prep_save(value, connection)
 
     return prepare
+
+
+def column_of(field: models.Field) -> str:
+    """The column of a concrete field."""
+    return _column(field)
 
 
 def _column(field: models.Field) -> str:

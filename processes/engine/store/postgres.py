@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection
@@ -60,6 +61,46 @@ def correlation_lock_key(tenant_id: str, name: str, correlation_key: str) -> str
     return "\x1f".join((tenant_id, name, correlation_key))
 
 
+@functools.cache
+def _complete_and_read() -> str:
+    """A job's completion and its instance's reads as one statement: the update (a
+    data-modifying ``WITH``) and the active element instances and variables, as rows of one
+    shape tagged 0 (the completed job's element instance key, element id and type: no row
+    when it was not completable), 1 (an element instance) and 2 (a variable); each part's
+    columns sit in their own positions, typed ``NULL`` elsewhere.
+
+    Parameters: the completed state, the end time, the job key, the completable states, the
+    job key twice more (for the reads' instance key)."""
+    jobs, instances, variables = (
+        Job._meta.db_table, ElementInstance._meta.db_table, Variable._meta.db_table
+    )  # fmt: skip
+    job_columns = ["element_instance_key", "element_id", "type"]
+    ei_columns = [sql.column_of(f) for f in sql.fields_of(ElementInstance)]
+    var_columns = [sql.column_of(f) for f in sql.fields_of(Variable)]
+
+    def nulls(table: str, columns: list[str]) -> str:
+        return ", ".join(f'(NULL::{table})."{c}"' for c in columns)
+
+    def values(alias: str, columns: list[str]) -> str:
+        return ", ".join(f'{alias}."{c}"' for c in columns)
+
+    of_job = f'(SELECT "process_instance_key" FROM {jobs} WHERE "key" = %s)'  # noqa: S608
+    return (
+        f'WITH done AS (UPDATE {jobs} SET "state" = %s, "ended_at" = %s '  # noqa: S608
+        'WHERE "key" = %s AND "state" = ANY(%s) '
+        'RETURNING "element_instance_key", "element_id", "type") '
+        f"SELECT 0, {values('done', job_columns)}, {nulls(instances, ei_columns)}, "
+        f"{nulls(variables, var_columns)} FROM done "
+        f"UNION ALL SELECT 1, {nulls(jobs, job_columns)}, {values('ei', ei_columns)}, "
+        f"{nulls(variables, var_columns)} FROM {instances} AS ei "
+        f'WHERE ei."process_instance_key" = {of_job} AND ei."state" = \'ACTIVE\' '
+        "AND ei.\"element_type\" <> 'PROCESS' "
+        f"UNION ALL SELECT 2, {nulls(jobs, job_columns)}, {nulls(instances, ei_columns)}, "
+        f"{values('v', var_columns)} FROM {variables} AS v "
+        f'WHERE v."process_instance_key" = {of_job}'
+    )
+
+
 class PostgresStore(Store):
     name = "postgresql"
     skip_locked_jobs = True
@@ -70,22 +111,16 @@ class PostgresStore(Store):
         self._contended = threading.local()
 
     # ------------------------------------------------------------------ writes of a command
-    @contextlib.contextmanager
-    def writes(self) -> Iterator[None]:
+    def writes(self) -> contextlib.AbstractContextManager[None]:
         """The writes inside are answered once and become one statement (``sql.combined``)."""
-        with sql.batch(), sql.combined():
-            yield
+        return sql.combined_batch()
 
-    @contextlib.contextmanager
-    def batch(self) -> Iterator[None]:
-        with sql.batch():
-            yield
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        return sql.batch()
 
-    @contextlib.contextmanager
-    def command(self) -> Iterator[None]:
+    def command(self) -> contextlib.AbstractContextManager[None]:
         """Two round trips: ``BEGIN`` with the first reads, ``COMMIT`` with the writes."""
-        with sql.command():
-            yield
+        return sql.command()
 
     def update_element_instances(self, rows: list[ElementInstance]) -> None:
         """One statement, the rows as one JSON document (see ``sql.insert``)."""
@@ -160,31 +195,39 @@ class PostgresStore(Store):
     def lock_and_complete_job(
         self, job_key: int, now: dt.datetime
     ) -> tuple[ElementInstance | None, CompletedJob | None, ActiveRows | None]:
-        """All in one round trip: the statements run in order, so the update and the reads
-        follow the lock."""
+        """One round trip, two statements: the lock, then the job's update and the reads as
+        one statement (``_complete_and_read``). It runs after the lock, so its snapshot holds
+        what the last holder of the lock committed."""
         completable = [Job.ACTIVATABLE, Job.ACTIVATED]
         table = Job._meta.db_table
         of_job = f'(SELECT "process_instance_key" FROM {table} WHERE "key" = %s)'  # noqa: S608
         lock = sql.select_sql(ElementInstance)
-        reads = active_rows(of_job, [job_key])
-        results = sql.fetch_many(
+        locked, rows = sql.fetch_many(
             [
                 (lock + f'"key" = {of_job} AND "element_type" = \'PROCESS\' FOR UPDATE', [job_key]),
                 (
-                    f'UPDATE {table} SET "state" = %s, "ended_at" = %s '  # noqa: S608
-                    'WHERE "key" = %s AND "state" = ANY(%s) '
-                    'RETURNING "element_instance_key", "element_id", "type"',
-                    [Job.COMPLETED, now, job_key, completable],
+                    _complete_and_read(),
+                    [Job.COMPLETED, now, job_key, completable, job_key, job_key],
                 ),
-                *[(sql.select_sql(model) + where, params) for model, where, params in reads],
             ]
         )
-        roots = sql.from_rows(ElementInstance, sql.fields_of(ElementInstance), results[0])
+        ei_fields = sql.fields_of(ElementInstance)
+        roots = sql.from_rows(ElementInstance, ei_fields, locked)
         if not roots:
             return None, None, None
-        active = sql.from_rows(ElementInstance, sql.fields_of(ElementInstance), results[2])
-        stored = sql.from_rows(Variable, sql.fields_of(Variable), results[3])
-        completed = results[1][0] if results[1] else None
+        ei_end = 4 + len(ei_fields)
+        completed: CompletedJob | None = None
+        ei_rows, var_rows = [], []
+        for row in rows:
+            kind = row[0]
+            if kind == 1:
+                ei_rows.append(row[4:ei_end])
+            elif kind == 2:
+                var_rows.append(row[ei_end:])
+            else:
+                completed = row[1:4]
+        active = sql.from_rows(ElementInstance, ei_fields, ei_rows)
+        stored = sql.from_rows(Variable, sql.fields_of(Variable), var_rows)
         return roots[0], completed, (active, stored)
 
     def activate_jobs(
