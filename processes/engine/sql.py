@@ -291,15 +291,28 @@ def iso(value: Any) -> Any:
 
 
 def _insert_json(model: type[models.Model], rows: Iterable[Sequence[Any]]) -> None:
-    statement, converters = _json_insert(model)
-    document = [
-        {
-            column: convert(value) if convert is not None else value
-            for (column, convert), value in zip(converters, row, strict=True)
-        }
-        for row in rows
-    ]
+    statement, columns, datetimes = _json_insert_shape(model)
+    document = []
+    for row in rows:
+        if datetimes:
+            values = list(row)
+            for i in datetimes:
+                value = values[i]
+                if value is not None:
+                    values[i] = value.isoformat()
+            row = values
+        document.append(dict(zip(columns, row, strict=True)))
     write_json(statement, document)
+
+
+@cache
+def _json_insert_shape(model: type[models.Model]) -> tuple[str, tuple[str, ...], tuple[int, ...]]:
+    """``_json_insert``'s statement, its columns, and the positions of its datetime columns
+    (the only values JSON needs converted: to ISO text)."""
+    statement, converters = _json_insert(model)
+    columns = tuple(column for column, _convert in converters)
+    datetimes = tuple(i for i, (_c, convert) in enumerate(converters) if convert is not None)
+    return statement, columns, datetimes
 
 
 _combining = threading.local()
