@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache, lru_cache
@@ -392,8 +393,16 @@ def insert(objs: Sequence[models.Model]) -> None:
         return
     model = type(objs[0])
     if vendor() == "postgresql":
-        _sql, fields = _insert_sql(model, "postgresql", 1)
-        _insert_json(model, ([_value(obj, f) for f in fields] for obj in objs))
+        values_of, defaults = _insert_values(model)
+        rows = []
+        for obj in objs:
+            row = values_of(obj)
+            for i in defaults:
+                if row[i] is None:  # what ``_value`` does: the default, kept on the object
+                    row = [_value(obj, f) for f in _insert_sql(model, "postgresql", 1)[1]]
+                    break
+            rows.append(row)
+        _insert_json(model, rows)
         objs_saved(objs)
         return
     size = CHUNK
@@ -409,6 +418,19 @@ def insert(objs: Sequence[models.Model]) -> None:
             ]
             c.execute(sql, params)
     objs_saved(objs)
+
+
+@cache
+def _insert_values(
+    model: type[models.Model],
+) -> tuple[Callable[[Any], Sequence[Any]], tuple[int, ...]]:
+    """The inserted fields' attribute values of an instance, as one tuple (``attrgetter``), and
+    the positions of the fields with a default that stands in for ``None`` (``_value``)."""
+    _sql, fields = _insert_sql(model, "postgresql", 1)
+    attnames = [f.attname for f in fields]
+    getter = operator.attrgetter(*attnames)
+    values_of = getter if len(attnames) > 1 else (lambda obj: (getter(obj),))
+    return values_of, tuple(i for i, f in enumerate(fields) if f.has_default())
 
 
 def objs_saved(objs: Sequence[models.Model]) -> None:
