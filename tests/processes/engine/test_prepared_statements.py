@@ -179,5 +179,9 @@ def test_a_publication_is_one_transaction_in_three_round_trips(postgres, process
 
     assert correlated == [instance.key]
     assert len(publication) == 3, publication
+    # BEGIN; the message's writes, the correlation lock, the subscriptions, the start events;
+    # the instance's lock and its reads (one statement); the subscription's and the wait's
+    # deletes, the writes and COMMIT.
+    assert len(publication.queued) == 11, publication.queued
     instance.refresh_from_db()
     assert instance.state == "COMPLETED"
