@@ -76,7 +76,7 @@ class WorkerPool:
         jobs.discover()
 
         def on_jobs_created(types: set[str]) -> None:
-            if any(jobs.spec_for(t) is not None for t in types):
+            if not self._wake.is_set() and any(jobs.spec_for(t) is not None for t in types):
                 self._wake.set()
 
         self._listener = on_jobs_created
@@ -239,6 +239,7 @@ class WorkerPool:
         return handed
 
     def _work_loop(self) -> None:
+        kept = False  # the connection of the last job, kept for the next one
         try:
             while True:
                 item = self._work.get()
@@ -247,7 +248,8 @@ class WorkerPool:
                 activated: ActivatedJob = item  # type: ignore[assignment]
                 lost = False
                 try:
-                    close_old_connections()
+                    if not kept or connection.errors_occurred:  # kept: see below
+                        close_old_connections()
                     jobs.run_job(activated)
                 except Exception:
                     self.errors += 1
@@ -263,7 +265,22 @@ class WorkerPool:
                     # activation timeout.
                     if lost:
                         self._lost.set()
-                    self._wake.set()  # a slot is free, and the outcome may have made new jobs
+                    # A slot is free, and the outcome may have made new jobs (the command's
+                    # own notification may have woken the ticker already: setting an event
+                    # takes its lock and notifies, so only when it is not set).
+                    if not self._wake.is_set():
+                        self._wake.set()
+                # The connection goes back to the database pool (or is dropped when broken or
+                # too old) while the thread waits for work; with a job already queued the
+                # thread keeps it for that job (giving it back and taking it again would cost
+                # more than the job's own statements).
+                kept = not lost and not self._work.empty()
+                if not kept:
+                    try:
+                        close_old_connections()
+                    except Exception:
+                        logger.exception("In-process worker failed to give its connection back")
+                        connection.close()
         finally:
             connection.close()
 

@@ -31,15 +31,28 @@ class KeyAllocator:
 
     def next(self) -> int:
         if not self._buffer:
-            self._buffer = _reserve(32)
+            self._buffer = _reserve()
             self._buffer.reverse()
         return self._buffer.pop()
 
 
-def _reserve(count: int) -> list[int]:
-    if connection.vendor == "postgresql":
-        return _reserve_from_sequence(count)
-    return _reserve_from_counter(count)
+# Keys a command takes at a time. PostgreSQL: from the process's block in memory, so a few at a
+# time (most commands need fewer than eight) and a block lasts more commands before the next
+# ``nextval`` (a round trip in the middle of a command, under the process's lock). SQLite:
+# each reservation is an update of the counter row, so more at once.
+SEQUENCE_CHUNK = 8
+COUNTER_CHUNK = 32
+
+_vendor: str | None = None
+
+
+def _reserve() -> list[int]:
+    global _vendor
+    if _vendor is None:
+        _vendor = connection.vendor  # constant for the process
+    if _vendor == "postgresql":
+        return _reserve_from_sequence(SEQUENCE_CHUNK)
+    return _reserve_from_counter(COUNTER_CHUNK)
 
 
 def _reserve_from_sequence(count: int) -> list[int]:

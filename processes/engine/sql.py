@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import operator
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache, lru_cache
 from typing import Any, TypeVar
 
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models.base import ModelState
 from django.db.models.fields import AutoFieldMixin
 from django.db.models.signals import post_init, pre_init
@@ -50,8 +51,16 @@ def vendor() -> str:
 PREPARE_THRESHOLD = 1
 
 
+# The raw connection of the command running on this thread (set by ``command()``), so that its
+# statements skip Django's connection proxy (a thread-local lookup per attribute).
+_current = threading.local()
+
+
 def raw_connection() -> Any:
     """psycopg's connection under Django's, with the engine's statement preparation on."""
+    raw = getattr(_current, "raw", None)
+    if raw is not None:
+        return raw
     connection.ensure_connection()
     raw = connection.connection
     if raw.prepare_threshold is None:
@@ -71,52 +80,96 @@ def cursor() -> Iterator[Any]:
     import psycopg
 
     raw = raw_connection()
-    connection.validate_no_broken_transaction()
+    conn = getattr(_current, "conn", None)
+    (connection if conn is None else conn).validate_no_broken_transaction()
     with psycopg.Cursor(raw) as pg_cursor:
         yield pg_cursor
 
 
+# What Django's ``atomic_blocks`` holds while a command runs its own transaction (``command()``):
+# an outermost, non-durable block, as ``transaction.atomic()`` would push.
+_COMMAND_BLOCK = transaction.Atomic(None, savepoint=False, durable=False)
+
+
 @contextlib.contextmanager
 def command() -> Iterator[None]:
-    """One engine command's transaction (Django's ``atomic``), in as few round trips as it allows.
+    """One engine command's transaction, in as few round trips as it allows.
 
-    PostgreSQL, outermost transaction: the block runs in one pipeline that opens with a queued
+    PostgreSQL, outside any transaction: the block runs in one pipeline that opens with a queued
     ``BEGIN`` and closes with a queued ``COMMIT``, so the begin travels with the command's first
     reads and the commit with its writes: two round trips for a lock-read-write command (psycopg
-    would otherwise send each of ``BEGIN`` and ``COMMIT`` on its own). Django's atomic block
-    still owns the transaction: its commit finds nothing left to do, its rollback (on an
-    exception) undoes everything, and ``on_commit`` callbacks run as usual. Inside a caller's
-    transaction (or on other databases) it is a plain ``atomic`` block with ``batch()``.
+    would otherwise send each of ``BEGIN`` and ``COMMIT`` on its own). The command begins and
+    ends the transaction itself, without Django's ``atomic`` (which switches the driver's
+    autocommit off and on again around every command), but Django sees what an outermost
+    ``atomic`` block would show: ``in_atomic_block``, autocommit off, so that nested ``atomic``
+    blocks become savepoints and ``on_commit`` callbacks wait for the commit (and run after it,
+    or are dropped with a rollback). An exception, or a nested block that left the transaction
+    needing a rollback, rolls everything back. Inside a caller's transaction (or on other
+    databases) it is a plain ``atomic`` block with ``batch()``.
     """
-    with transaction.atomic():
-        if vendor() != "postgresql":
+    if vendor() != "postgresql":
+        with transaction.atomic():
             yield
-            return
+        return
+    conn = connections[DEFAULT_DB_ALIAS]
+    raw = None
+    if not conn.in_atomic_block and conn.get_autocommit():
+        conn.ensure_connection()
         raw = raw_connection()
         from psycopg.pq import TransactionStatus
 
         if (
-            len(connection.atomic_blocks) != 1
-            or getattr(raw, "_pipeline", None) is not None
+            raw._pipeline is not None
+            or not raw.autocommit
             or raw.pgconn.transaction_status != TransactionStatus.IDLE
         ):
-            with batch():
-                yield
-            return
-        # psycopg begins a transaction (and waits for the answer) before the first statement
-        # when its connection is not in autocommit; the block queues its own BEGIN instead (as
-        # psycopg queues its own commands in a pipeline), so the driver is told it is in
-        # autocommit until the block ends.
-        with connection.wrap_database_errors, raw.pipeline():
-            raw._autocommit = True
+            raw = None
+    if raw is None:
+        with transaction.atomic(), batch():
+            yield
+        return
+    # Django's view of an outermost atomic block (see ``Atomic.__enter__``); the driver stays in
+    # autocommit, so psycopg sends no ``BEGIN`` of its own: the queued one opens the transaction.
+    conn.commit_on_exit, conn.needs_rollback = True, False
+    conn.autocommit, conn.in_atomic_block = False, True
+    conn.atomic_blocks.append(_COMMAND_BLOCK)
+    _current.raw, _current.conn = raw, conn
+    committed = False
+    try:
+        with conn.wrap_database_errors:
             try:
-                raw.wait(raw._exec_command(b"BEGIN"))
-                yield
-                if not connection.needs_rollback:
-                    # Sent with the writes when the pipeline ends.
-                    raw.wait(raw._exec_command(b"COMMIT"))
+                with raw.pipeline():
+                    raw.wait(raw._exec_command(b"BEGIN"))
+                    yield
+                    if not conn.needs_rollback and not conn.closed_in_transaction:
+                        # Sent with the writes when the pipeline ends.
+                        raw.wait(raw._exec_command(b"COMMIT"))
+                        committed = True
+            except BaseException:
+                committed = False
+                raise
             finally:
-                raw._autocommit = False
+                if not committed and not conn.closed_in_transaction:
+                    _roll_back(conn, raw)
+    finally:
+        _current.raw = _current.conn = None
+        conn.atomic_blocks.pop()
+        conn.in_atomic_block, conn.autocommit, conn.needs_rollback = False, True, False
+        if conn.closed_in_transaction:
+            conn.connection = None
+    if committed:
+        conn.errors_occurred = False
+        conn.run_and_clear_commit_hooks()
+    else:
+        conn.run_on_commit = []
+
+
+def _roll_back(conn: Any, raw: Any) -> None:
+    """Undo a command's transaction (what Django's ``atomic`` does on an exception)."""
+    try:
+        raw.rollback()
+    except Exception:
+        conn.close()
 
 
 @contextlib.contextmanager
@@ -129,7 +182,7 @@ def batch() -> Iterator[None]:
         yield
         return
     raw = raw_connection()
-    if getattr(raw, "_pipeline", None) is not None:  # already batching: one sync at the end
+    if raw._pipeline is not None:  # already batching: one sync at the end
         yield
         return
     with connection.wrap_database_errors, raw.pipeline():
@@ -239,15 +292,28 @@ def iso(value: Any) -> Any:
 
 
 def _insert_json(model: type[models.Model], rows: Iterable[Sequence[Any]]) -> None:
-    statement, converters = _json_insert(model)
-    document = [
-        {
-            column: convert(value) if convert is not None else value
-            for (column, convert), value in zip(converters, row, strict=True)
-        }
-        for row in rows
-    ]
+    statement, columns, datetimes = _json_insert_shape(model)
+    document = []
+    for row in rows:
+        if datetimes:
+            values = list(row)
+            for i in datetimes:
+                value = values[i]
+                if value is not None:
+                    values[i] = value.isoformat()
+            row = values
+        document.append(dict(zip(columns, row, strict=True)))
     write_json(statement, document)
+
+
+@cache
+def _json_insert_shape(model: type[models.Model]) -> tuple[str, tuple[str, ...], tuple[int, ...]]:
+    """``_json_insert``'s statement, its columns, and the positions of its datetime columns
+    (the only values JSON needs converted: to ISO text)."""
+    statement, converters = _json_insert(model)
+    columns = tuple(column for column, _convert in converters)
+    datetimes = tuple(i for i, (_c, convert) in enumerate(converters) if convert is not None)
+    return statement, columns, datetimes
 
 
 _combining = threading.local()
@@ -269,6 +335,35 @@ def combined() -> Iterator[None]:
         yield
     finally:
         _combining.parts = None
+    _send_combined(parts)
+
+
+@contextlib.contextmanager
+def combined_batch() -> Iterator[None]:
+    """``batch()`` and ``combined()`` in one: the combined statement is queued in the batch."""
+    if vendor() != "postgresql" or getattr(_combining, "parts", None) is not None:
+        with batch():
+            yield
+        return
+    raw = raw_connection()
+    parts: list[tuple[str, str]] = []
+    _combining.parts = parts
+    if raw._pipeline is not None:  # already batching (a command): sent with what follows
+        try:
+            yield
+        finally:
+            _combining.parts = None
+        _send_combined(parts)
+        return
+    with connection.wrap_database_errors, raw.pipeline():
+        try:
+            yield
+        finally:
+            _combining.parts = None
+        _send_combined(parts)
+
+
+def _send_combined(parts: list[tuple[str, str]]) -> None:
     if len(parts) == 1:
         execute(parts[0][0], [parts[0][1]])
     elif parts:
@@ -298,8 +393,16 @@ def insert(objs: Sequence[models.Model]) -> None:
         return
     model = type(objs[0])
     if vendor() == "postgresql":
-        _sql, fields = _insert_sql(model, "postgresql", 1)
-        _insert_json(model, ([_value(obj, f) for f in fields] for obj in objs))
+        values_of, defaults = _insert_values(model)
+        rows = []
+        for obj in objs:
+            row = values_of(obj)
+            for i in defaults:
+                if row[i] is None:  # what ``_value`` does: the default, kept on the object
+                    row = [_value(obj, f) for f in _insert_sql(model, "postgresql", 1)[1]]
+                    break
+            rows.append(row)
+        _insert_json(model, rows)
         objs_saved(objs)
         return
     size = CHUNK
@@ -315,6 +418,19 @@ def insert(objs: Sequence[models.Model]) -> None:
             ]
             c.execute(sql, params)
     objs_saved(objs)
+
+
+@cache
+def _insert_values(
+    model: type[models.Model],
+) -> tuple[Callable[[Any], Sequence[Any]], tuple[int, ...]]:
+    """The inserted fields' attribute values of an instance, as one tuple (``attrgetter``), and
+    the positions of the fields with a default that stands in for ``None`` (``_value``)."""
+    _sql, fields = _insert_sql(model, "postgresql", 1)
+    attnames = [f.attname for f in fields]
+    getter = operator.attrgetter(*attnames)
+    values_of = getter if len(attnames) > 1 else (lambda obj: (getter(obj),))
+    return values_of, tuple(i for i, f in enumerate(fields) if f.has_default())
 
 
 def objs_saved(objs: Sequence[models.Model]) -> None:
@@ -386,6 +502,11 @@ def _prepare_with(field: models.Field) -> Callable[[Any], Any]:
         return field.get_db_prep_save(value, connection)
 
     return prepare
+
+
+def column_of(field: models.Field) -> str:
+    """The column of a concrete field."""
+    return _column(field)
 
 
 def _column(field: models.Field) -> str:

@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -47,21 +47,17 @@ class Store:
     name = "portable"
 
     # ------------------------------------------------------------------ writes of a command
-    @contextlib.contextmanager
-    def writes(self) -> Iterator[None]:
+    def writes(self) -> contextlib.AbstractContextManager[None]:
         """A command's writes go out together (a no-op here: each runs in place)."""
-        yield
+        return contextlib.nullcontext()
 
-    @contextlib.contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self) -> contextlib.AbstractContextManager[None]:
         """Statements inside whose results are not read are sent together (no-op here)."""
-        yield
+        return contextlib.nullcontext()
 
-    @contextlib.contextmanager
-    def command(self) -> Iterator[None]:
+    def command(self) -> contextlib.AbstractContextManager[None]:
         """A command's transaction (``transaction.atomic``)."""
-        with transaction.atomic():
-            yield
+        return transaction.atomic()
 
     def insert(self, objs: Sequence[models.Model]) -> None:
         sql.insert(objs)

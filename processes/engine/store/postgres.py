@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 
 from processes.engine import sql
 from processes.models import (
@@ -31,22 +32,6 @@ from processes.models import (
 
 from .portable import ActiveRows, CompletedJob, Store, job_record, visible_from
 
-
-def active_rows(key_sql: str, params: Sequence[Any]) -> list[tuple[type, str, Sequence[Any]]]:
-    """``select_many`` queries for an instance's active element instances (besides the root)
-    and its variables; ``key_sql`` gives the process instance key over ``params`` (``"%s"``, or
-    a sub-select such as the key of a job's instance)."""
-    return [
-        (
-            ElementInstance,
-            f'"process_instance_key" = {key_sql} AND "state" = \'ACTIVE\' '
-            "AND \"element_type\" <> 'PROCESS'",
-            list(params),
-        ),
-        (Variable, f'"process_instance_key" = {key_sql}', list(params)),
-    ]
-
-
 # A transaction-level advisory lock per (tenant, message name, correlation key): a publication
 # takes it (waiting) before it looks for subscriptions, a command opening a subscription tries to
 # take it before it looks for buffered messages. Whichever of two racing transactions gets it
@@ -60,6 +45,83 @@ def correlation_lock_key(tenant_id: str, name: str, correlation_key: str) -> str
     return "\x1f".join((tenant_id, name, correlation_key))
 
 
+JOB_COLUMNS = ("element_instance_key", "element_id", "type")  # a completion's ``CompletedJob``
+
+
+def _nulls(model: type[models.Model], columns: Iterable[str]) -> str:
+    """Typed ``NULL``s of ``model``'s columns (a part of a ``UNION`` fills others' positions)."""
+    table = model._meta.db_table
+    return ", ".join(f'(NULL::{table})."{c}"' for c in columns)
+
+
+def _values(alias: str, columns: Iterable[str]) -> str:
+    return ", ".join(f'{alias}."{c}"' for c in columns)
+
+
+def _columns(model: type[models.Model]) -> list[str]:
+    return [sql.column_of(f) for f in sql.fields_of(model)]
+
+
+def _instance_reads(key_sql: str, *, after_job: bool) -> str:
+    """An instance's active element instances (besides the root) and its variables as one
+    statement: rows of one shape tagged 1 (an element instance) and 2 (a variable), each
+    model's columns in their own positions, typed ``NULL`` in the other's (and in a completed
+    job's, ``after_job``). ``key_sql`` gives the process instance key (twice)."""
+    instances, variables = ElementInstance._meta.db_table, Variable._meta.db_table
+    ei_columns, var_columns = _columns(ElementInstance), _columns(Variable)
+    lead = f"{_nulls(Job, JOB_COLUMNS)}, " if after_job else ""
+    return (
+        f"SELECT 1, {lead}{_values('ei', ei_columns)}, {_nulls(Variable, var_columns)} "  # noqa: S608
+        f'FROM {instances} AS ei WHERE ei."process_instance_key" = {key_sql} '
+        "AND ei.\"state\" = 'ACTIVE' AND ei.\"element_type\" <> 'PROCESS' "
+        f"UNION ALL SELECT 2, {lead}{_nulls(ElementInstance, ei_columns)}, "
+        f"{_values('v', var_columns)} FROM {variables} AS v "
+        f'WHERE v."process_instance_key" = {key_sql}'
+    )
+
+
+def _split_reads(rows: Iterable[tuple], start: int) -> ActiveRows:
+    """Element instances and variables from ``_instance_reads`` rows (columns from ``start``)."""
+    ei_fields = sql.fields_of(ElementInstance)
+    ei_end = start + len(ei_fields)
+    ei_rows, var_rows = [], []
+    for row in rows:
+        kind = row[0]
+        if kind == 1:
+            ei_rows.append(row[start:ei_end])
+        elif kind == 2:
+            var_rows.append(row[ei_end:])
+    active = sql.from_rows(ElementInstance, ei_fields, ei_rows)
+    return active, sql.from_rows(Variable, sql.fields_of(Variable), var_rows)
+
+
+@functools.cache
+def _load_instance() -> str:
+    """``_instance_reads`` of one instance; parameters: its key, twice."""
+    return _instance_reads("%s", after_job=False)
+
+
+@functools.cache
+def _complete_and_read() -> str:
+    """A job's completion and its instance's reads as one statement: the update (a
+    data-modifying ``WITH``) and ``_instance_reads``, plus a row tagged 0 with the completed
+    job's element instance key, element id and type (none when it was not completable).
+
+    Parameters: the completed state, the end time, the job key, the completable states, the
+    job key twice more (for the reads' instance key)."""
+    jobs = Job._meta.db_table
+    of_job = f'(SELECT "process_instance_key" FROM {jobs} WHERE "key" = %s)'  # noqa: S608
+    return (
+        f'WITH done AS (UPDATE {jobs} SET "state" = %s, "ended_at" = %s '  # noqa: S608
+        'WHERE "key" = %s AND "state" = ANY(%s) '
+        'RETURNING "element_instance_key", "element_id", "type") '
+        f"SELECT 0, {_values('done', JOB_COLUMNS)}, "
+        f"{_nulls(ElementInstance, _columns(ElementInstance))}, "
+        f"{_nulls(Variable, _columns(Variable))} FROM done "
+        f"UNION ALL {_instance_reads(of_job, after_job=True)}"
+    )
+
+
 class PostgresStore(Store):
     name = "postgresql"
     skip_locked_jobs = True
@@ -70,22 +132,16 @@ class PostgresStore(Store):
         self._contended = threading.local()
 
     # ------------------------------------------------------------------ writes of a command
-    @contextlib.contextmanager
-    def writes(self) -> Iterator[None]:
+    def writes(self) -> contextlib.AbstractContextManager[None]:
         """The writes inside are answered once and become one statement (``sql.combined``)."""
-        with sql.batch(), sql.combined():
-            yield
+        return sql.combined_batch()
 
-    @contextlib.contextmanager
-    def batch(self) -> Iterator[None]:
-        with sql.batch():
-            yield
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        return sql.batch()
 
-    @contextlib.contextmanager
-    def command(self) -> Iterator[None]:
+    def command(self) -> contextlib.AbstractContextManager[None]:
         """Two round trips: ``BEGIN`` with the first reads, ``COMMIT`` with the writes."""
-        with sql.command():
-            yield
+        return sql.command()
 
     def update_element_instances(self, rows: list[ElementInstance]) -> None:
         """One statement, the rows as one JSON document (see ``sql.insert``)."""
@@ -118,33 +174,25 @@ class PostgresStore(Store):
         return rows[0] if rows else None
 
     def lock_and_load(self, key: int) -> tuple[ElementInstance | None, ActiveRows | None]:
-        """One round trip: the reads run after the lock (in order), so they see the rows the
-        last holder of the lock committed."""
+        """One round trip: the reads (one statement) run after the lock, so they see the rows
+        the last holder of the lock committed."""
         lock = (
             sql.select_sql(ElementInstance)
             + '"key" = %s AND "element_type" = \'PROCESS\' FOR UPDATE'
         )
-        reads = [
-            (sql.select_sql(model) + where, params)
-            for model, where, params in active_rows("%s", [key])
-        ]
-        results = sql.fetch_many([(lock, [key]), *reads])
-        fields = sql.fields_of(ElementInstance)
-        roots = sql.from_rows(ElementInstance, fields, results[0])
+        locked, rows = sql.fetch_many([(lock, [key]), (_load_instance(), [key, key])])
+        roots = sql.from_rows(ElementInstance, sql.fields_of(ElementInstance), locked)
         if not roots:
             return None, None
-        active = sql.from_rows(ElementInstance, fields, results[1])
-        stored = sql.from_rows(Variable, sql.fields_of(Variable), results[2])
-        return roots[0], (active, stored)
+        return roots[0], _split_reads(rows, 1)
 
     def try_lock_root(self, key: int, *, wait: bool) -> ElementInstance | None:
         query = ElementInstance.objects.filter(key=key, element_type="PROCESS")
         return query.select_for_update(skip_locked=not wait).first()
 
     def load_instance(self, root_key: int) -> ActiveRows:
-        """One round trip: on this database a second statement costs more than the rows."""
-        rows: list[list[Any]] = sql.select_many(active_rows("%s", [root_key]))
-        return rows[0], rows[1]
+        """One statement: on this database a second statement costs more than the rows."""
+        return _split_reads(sql.fetch(_load_instance(), [root_key, root_key]), 1)
 
     # ------------------------------------------------------------------ definitions
     def latest_definition_key(self, tenant_id: str, process_id: str) -> int | None:
@@ -160,32 +208,28 @@ class PostgresStore(Store):
     def lock_and_complete_job(
         self, job_key: int, now: dt.datetime
     ) -> tuple[ElementInstance | None, CompletedJob | None, ActiveRows | None]:
-        """All in one round trip: the statements run in order, so the update and the reads
-        follow the lock."""
+        """One round trip, two statements: the lock, then the job's update and the reads as
+        one statement (``_complete_and_read``). It runs after the lock, so its snapshot holds
+        what the last holder of the lock committed."""
         completable = [Job.ACTIVATABLE, Job.ACTIVATED]
         table = Job._meta.db_table
         of_job = f'(SELECT "process_instance_key" FROM {table} WHERE "key" = %s)'  # noqa: S608
         lock = sql.select_sql(ElementInstance)
-        reads = active_rows(of_job, [job_key])
-        results = sql.fetch_many(
+        locked, rows = sql.fetch_many(
             [
                 (lock + f'"key" = {of_job} AND "element_type" = \'PROCESS\' FOR UPDATE', [job_key]),
                 (
-                    f'UPDATE {table} SET "state" = %s, "ended_at" = %s '  # noqa: S608
-                    'WHERE "key" = %s AND "state" = ANY(%s) '
-                    'RETURNING "element_instance_key", "element_id", "type"',
-                    [Job.COMPLETED, now, job_key, completable],
+                    _complete_and_read(),
+                    [Job.COMPLETED, now, job_key, completable, job_key, job_key],
                 ),
-                *[(sql.select_sql(model) + where, params) for model, where, params in reads],
             ]
         )
-        roots = sql.from_rows(ElementInstance, sql.fields_of(ElementInstance), results[0])
+        roots = sql.from_rows(ElementInstance, sql.fields_of(ElementInstance), locked)
         if not roots:
             return None, None, None
-        active = sql.from_rows(ElementInstance, sql.fields_of(ElementInstance), results[2])
-        stored = sql.from_rows(Variable, sql.fields_of(Variable), results[3])
-        completed = results[1][0] if results[1] else None
-        return roots[0], completed, (active, stored)
+        done = [row[1:4] for row in rows if row[0] == 0]
+        completed: CompletedJob | None = done[0] if done else None
+        return roots[0], completed, _split_reads(rows, 4)
 
     def activate_jobs(
         self,

@@ -57,13 +57,21 @@ LOCAL = {"BaseConnection._set_autocommit_gen"}
 IDLE_ONLY = {"BaseConnection._commit_gen", "BaseConnection._rollback_gen"}
 
 
+class Trips(list[str]):
+    """The round trips of a block, and the statements and commands it queued in pipelines
+    (each costs the driver a pass of its pipeline machinery, answered or not)."""
+
+    queued: list[str]
+
+
 @contextlib.contextmanager
-def _round_trips() -> Iterator[list[str]]:
+def _round_trips() -> Iterator[Trips]:
     """The waits for the server's answer on this thread's connection, one per round trip."""
     from psycopg.pq import TransactionStatus
 
     raw = connection.connection
-    trips: list[str] = []
+    trips = Trips()
+    trips.queued = []
     real = raw.wait
 
     def counted(gen: Any, *args: Any, **kwargs: Any) -> Any:
@@ -79,6 +87,8 @@ def _round_trips() -> Iterator[list[str]]:
         )
         if not local:
             trips.append(name)
+        elif name in QUEUED:
+            trips.queued.append(name)
         return real(gen, *args, **kwargs)
 
     raw.wait = counted
@@ -124,6 +134,9 @@ def test_start_activation_and_completion_take_two_round_trips_each(postgres, pro
         activation,
         completion,
     )
+    # A completion queues BEGIN, the instance lock, the job's update with the instance's reads
+    # (one statement), the combined writes and COMMIT.
+    assert len(completion.queued) == 5, completion.queued
     instance.refresh_from_db()
     assert instance.state == "ACTIVE"
     [next_job] = service.activate_jobs("rt-b", worker="t", max_jobs=1)
@@ -166,5 +179,9 @@ def test_a_publication_is_one_transaction_in_three_round_trips(postgres, process
 
     assert correlated == [instance.key]
     assert len(publication) == 3, publication
+    # BEGIN; the message's writes, the correlation lock, the subscriptions, the start events;
+    # the instance's lock and its reads (one statement); the subscription's and the wait's
+    # deletes, the writes and COMMIT.
+    assert len(publication.queued) == 11, publication.queued
     instance.refresh_from_db()
     assert instance.state == "COMPLETED"
