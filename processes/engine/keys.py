@@ -12,6 +12,8 @@ import threading
 
 from django.db import connection
 
+from . import sql
+
 KEY_BASE = 2**51
 BLOCK = 1000
 SEQUENCE = "processes_engine_key_seq"
@@ -43,14 +45,9 @@ class KeyAllocator:
 SEQUENCE_CHUNK = 8
 COUNTER_CHUNK = 32
 
-_vendor: str | None = None
-
 
 def _reserve() -> list[int]:
-    global _vendor
-    if _vendor is None:
-        _vendor = connection.vendor  # constant for the process
-    if _vendor == "postgresql":
+    if sql.vendor() == "postgresql":
         return _reserve_from_sequence(SEQUENCE_CHUNK)
     return _reserve_from_counter(COUNTER_CHUNK)
 
