@@ -16,6 +16,12 @@ import subprocess
 import threading
 import time
 import urllib.parse
+from dataclasses import dataclass
+
+try:
+    from bench import cpu
+except ImportError:  # run as a script from bench/
+    import cpu  # type: ignore[no-redef]
 
 SCALE = 4  # pgbench branches: at least one per client, so that clients do not queue on one row
 
@@ -67,8 +73,31 @@ def prepare(url: str) -> str:
     return "in-process TPC-B probe"
 
 
-def measure(url: str, seconds: float, clients: int) -> float:
-    """Transactions per second of the TPC-B-like script with ``clients`` connections."""
+@dataclass(frozen=True)
+class Ceiling:
+    """The server's rate, and what one of its transactions cost in CPU (milliseconds)."""
+
+    tps: float
+    server_ms_per_tx: float | None  # PostgreSQL's processes (None: not measurable here)
+    client_ms_per_tx: float  # pgbench, or the probe's Python threads
+
+
+def measure(url: str, seconds: float, clients: int) -> Ceiling:
+    """The TPC-B-like script's rate with ``clients`` connections, and its CPU per transaction."""
+    before = cpu.Sample.now()
+    tps, elapsed = _run(url, seconds, clients)
+    spent = cpu.Sample.now().since(before)
+    transactions = max(tps * elapsed, 1.0)
+    client = spent.children if _pgbench() else spent.own
+    return Ceiling(
+        tps=tps,
+        server_ms_per_tx=(spent.server * 1000 / transactions if spent.server is not None else None),
+        client_ms_per_tx=client * 1000 / transactions,
+    )
+
+
+def _run(url: str, seconds: float, clients: int) -> tuple[float, float]:
+    """(transactions per second, seconds it ran)."""
     pgbench = _pgbench()
     if pgbench:
         p = _parts(url)
@@ -81,8 +110,8 @@ def measure(url: str, seconds: float, clients: int) -> float:
         found = re.search(r"tps = ([0-9.]+)", run.stdout)
         if not found:
             raise RuntimeError(f"no tps in pgbench's output: {run.stdout}")
-        return float(found.group(1))
-    return _probe(url, seconds, clients)
+        return float(found.group(1)), float(max(1, round(seconds)))
+    return _probe(url, seconds, clients), seconds
 
 
 def _probe(url: str, seconds: float, clients: int) -> float:

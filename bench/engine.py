@@ -47,9 +47,10 @@ from typing import Any
 from processes.jobs import Job, job_handler
 
 try:
-    from bench import ceiling
+    from bench import ceiling, cpu
 except ImportError:  # run as a script: bench/ is the script's folder
     import ceiling  # type: ignore[no-redef]
+    import cpu  # type: ignore[no-redef]
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT_MS = 120_000
@@ -212,6 +213,10 @@ def _drain(folder: str | None, prefix: str) -> list[str]:
     return lines
 
 
+def _per(seconds: float | None, count: int) -> float | None:
+    return round(seconds * 1000 / count, 3) if seconds is not None and count else None
+
+
 def measure(
     config: str,
     instances: int,
@@ -244,6 +249,7 @@ def measure(
         with connection.cursor() as cursor:
             transactions_before = ceiling.settled_transactions(cursor, quiet_s=0.6)
     run_pool = workers == "inprocess" and not external
+    cpu_before = cpu.Sample.now()
     pool = WorkerPool(threads, name="bench").start() if run_pool else None
     LATENCIES_MS.clear()
     ACTIVATIONS.clear()
@@ -285,6 +291,7 @@ def measure(
             pool.stop()
         if finished is not None:
             finished()
+    spent = cpu.Sample.now().since(cpu_before)
     ended = roots.aggregate(last=Max("ended_at"))["last"] or clock.now()
     elapsed = max((ended - started).total_seconds(), 1e-6)
     server_transactions = 0
@@ -327,6 +334,14 @@ def measure(
         "p50_ms": round(percentile(latencies, 0.5), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
         "commands_per_s": round(commands / elapsed, 1),
+        # CPU per command (ms): PostgreSQL's processes; this bench process (the engine, the
+        # clients and the in-process pool, not worker processes of its own); the rest of the
+        # machine (worker processes, and whatever else runs beside the bench).
+        "server_cpu_ms_per_command": _per(spent.server, commands),
+        "bench_cpu_ms_per_command": _per(spent.own, commands),
+        "other_cpu_ms_per_command": _per(
+            None if spent.rest is None else max(spent.rest - spent.own, 0.0), commands
+        ),
         "server_transactions_per_s": round(server_transactions / elapsed, 1),
         "jobs_expected": expected_jobs,
         "jobs_completed": job_count,
@@ -373,7 +388,7 @@ def child_config(
     args: argparse.Namespace, config: str, via: str, target: str, ceiling_url: str | None
 ) -> None:
     """One configuration's figures, printed; for ``via`` grpc or rest with its own workers."""
-    before = after = 0.0
+    before = after = ceiling.Ceiling(0.0, None, 0.0)
     if ceiling_url:
         before = ceiling.measure(ceiling_url, args.ceiling_seconds, args.clients)
     remote = None
@@ -399,16 +414,17 @@ def child_config(
     result["processes"] = args.processes_now
     ceiling_text = ""
     if ceiling_url:
-        tps = (before + after) / 2
-        result["ceiling_tps_before"] = round(before, 1)
-        result["ceiling_tps_after"] = round(after, 1)
+        tps = (before.tps + after.tps) / 2
+        result["ceiling_tps_before"] = round(before.tps, 1)
+        result["ceiling_tps_after"] = round(after.tps, 1)
         result["ratio"] = round(float(result["commands_per_s"]) / tps, 3) if tps else None
         server = float(result["server_transactions_per_s"])
         result["server_ratio"] = round(server / tps, 3) if tps else None
         ceiling_text = (
-            f"; ceiling {before:.0f} / {after:.0f} tx/s before / after, ratio "
+            f"; ceiling {before.tps:.0f} / {after.tps:.0f} tx/s before / after, ratio "
             f"{result['ratio']} (server transactions {result['server_ratio']})"
         )
+        ceiling_text += _cpu_text(result, before, after)
     print(
         f"# {result['config']} on {result['database']} via {via} with {result['workers']}"
         f" workers x{args.processes_now}: {result['instances_per_s']} instances/s, "
@@ -420,6 +436,36 @@ def child_config(
         flush=True,
     )
     print(json.dumps(result), flush=True)
+
+
+def _cpu_text(result: dict[str, Any], before: Any, after: Any) -> str:
+    """CPU per command against CPU per ceiling transaction, added to ``result`` and as text.
+
+    ``cpu_bound_ratio`` is the ratio the run would have if the engine and the ceiling were both
+    limited by the machine's CPU alone (each using all of it): CPU per ceiling transaction
+    (server and pgbench) over CPU per engine command (server, bench process, rest of the
+    machine). A measured ratio well below it means waiting (round trips, locks), not CPU.
+    """
+    if before.server_ms_per_tx is None or after.server_ms_per_tx is None:
+        return ""
+    server_tx = (before.server_ms_per_tx + after.server_ms_per_tx) / 2
+    client_tx = (before.client_ms_per_tx + after.client_ms_per_tx) / 2
+    result["ceiling_server_cpu_ms_per_tx"] = round(server_tx, 3)
+    result["ceiling_client_cpu_ms_per_tx"] = round(client_tx, 3)
+    parts = [
+        result.get("server_cpu_ms_per_command"),
+        result.get("bench_cpu_ms_per_command"),
+        result.get("other_cpu_ms_per_command"),
+    ]
+    if any(part is None for part in parts):
+        return ""
+    per_command = sum(float(part) for part in parts)  # type: ignore[arg-type]
+    result["cpu_bound_ratio"] = round((server_tx + client_tx) / per_command, 3)
+    return (
+        f"; CPU per command {parts[0]:.2f} ms server + {parts[1]:.2f} ms bench process + "
+        f"{parts[2]:.2f} ms rest of the machine, per ceiling transaction {server_tx:.2f} ms "
+        f"server + {client_tx:.2f} ms client: CPU-bound ratio {result['cpu_bound_ratio']}"
+    )
 
 
 # ------------------------------------------------------------------ --via grpc and --via rest
