@@ -21,7 +21,7 @@ A refused or unreachable engine raises :class:`PortError`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, overload
 
@@ -301,6 +301,17 @@ def start(
 ) -> int:
     """Start an instance of the latest (or given) version; returns its key."""
     return adapter_module().start(process_id, variables, business_key, version)
+
+
+def start_many(
+    process_id: str,
+    starts: Sequence[tuple[dict[str, Any] | None, str | None]],
+    version: int | None = None,
+) -> list[int]:
+    """Start one instance per ``(variables, business_key)`` of the latest (or given) version;
+    returns their keys in order. The embedded engine starts them all in one command (inside the
+    caller's transaction: all or none); Camunda 8 gets one create call per instance."""
+    return list(adapter_module().start_many(process_id, starts, version))
 
 
 def publish_message(

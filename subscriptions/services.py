@@ -314,14 +314,13 @@ def _open_invoices_and_start(subscription_ids: list[int], schedule: DunningSched
                 to_start.append(invoice)
         now = clock.now()
         history = []
-        for invoice in to_start:
-            invoice.process_instance_key = int(
-                port.start(
-                    PROCESS_ID,
-                    renewal_process_variables(invoice=invoice),
-                    business_key=invoice.number,
-                )
-            )
+        # One engine command for the whole batch (one definition lookup, one savepoint).
+        keys = port.start_many(
+            PROCESS_ID,
+            [(renewal_process_variables(invoice=invoice), invoice.number) for invoice in to_start],
+        )
+        for invoice, key in zip(to_start, keys, strict=True):
+            invoice.process_instance_key = int(key)
             history.append(
                 SubscriptionHistory(
                     subscription=invoice.subscription,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,22 @@ def start(
             version=version,
         )
     return int(root.key)
+
+
+def start_many(
+    process_id: str,
+    starts: Sequence[tuple[dict[str, Any] | None, str | None]],
+    version: int | None = None,
+) -> list[int]:
+    from processes.engine import service
+
+    with _refusals():
+        roots = service.create_instances(
+            process_id=process_id,
+            starts=[(variables or {}, business_key or "") for variables, business_key in starts],
+            version=version,
+        )
+    return [int(root.key) for root in roots]
 
 
 def publish_message(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +229,17 @@ def start(
     if business_key:
         variables.setdefault("businessKey", business_key)
     return adapter().start(process_id, variables, version)
+
+
+def start_many(
+    process_id: str,
+    starts: Sequence[tuple[dict[str, Any] | None, str | None]],
+    version: int | None = None,
+) -> list[int]:
+    """One create call per instance (Zeebe's gateway starts instances one at a time)."""
+    return [
+        start(process_id, variables, business_key, version) for variables, business_key in starts
+    ]
 
 
 def publish_message(

@@ -12,7 +12,7 @@ import functools
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -254,6 +254,35 @@ def create_instance(
     return root
 
 
+def create_instances(
+    *,
+    process_id: str,
+    starts: Sequence[tuple[dict[str, Any] | None, str]],
+    version: int | None = None,
+    tenant_id: str = DEFAULT_TENANT,
+    actor: str = "",
+) -> list[ElementInstance]:
+    """Start one instance per ``(variables, business_key)`` at the none start event, in one
+    command: one definition lookup and one transaction for all of them (inside a caller's
+    transaction, one savepoint); a refused start refuses them all. Returns the roots in order."""
+    payloads = [
+        (_json_object(variables, "CREATE"), business_key) for variables, business_key in starts
+    ]
+    if not payloads:
+        return []
+    with get_store().command():
+        definition, model, start_element_id = _definition_to_start(
+            process_id, None, version, tenant_id, None
+        )
+        ctx = CommandContext(clock.now(), actor)
+        roots = [
+            _start_run(ctx, definition, model, variables, start_element_id, business_key)
+            for variables, business_key in payloads
+        ]
+        _after_commit(ctx)  # one notification for all the jobs the starts created
+    return roots
+
+
 def _definition_to_start(
     process_id: str | None,
     definition_key: int | None,
@@ -307,6 +336,24 @@ def start_instance_in(
     payload: dict[str, Any] | None = None,
 ) -> ElementInstance:
     """Create and run a new instance inside the caller's transaction."""
+    root = _start_run(
+        ctx, definition, model, variables, start_element_id, business_key, parent, payload
+    )
+    _after_commit(ctx)
+    return root
+
+
+def _start_run(
+    ctx: CommandContext,
+    definition: ProcessDefinition,
+    model: ProcessModel,
+    variables: dict[str, Any],
+    start_element_id: str,
+    business_key: str = "",
+    parent: tuple[int, int] | None = None,
+    payload: dict[str, Any] | None = None,
+) -> ElementInstance:
+    """``start_instance_in`` without registering the command's after-commit work."""
     key = ctx.keys.next()
     root = ElementInstance(
         key=key,
@@ -333,7 +380,6 @@ def start_instance_in(
     run.activate(start, root.key, state=RuntimeState(payload=payload) if payload else None)
     event_subprocesses.open_event_subprocess_subscriptions(run, None, root)
     finish_run(run)
-    _after_commit(ctx)
     return root
 
 

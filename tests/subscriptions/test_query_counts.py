@@ -33,6 +33,27 @@ def opened(plan, token: str = "tok_visa") -> Invoice:  # noqa: S107
     return Invoice.objects.get(subscription=subscription)
 
 
+def test_opening_a_batch_takes_the_same_statements_whatever_its_size(renewals, plan):
+    """The batch's starts are one engine command: no savepoint per subscription in the opening's
+    transaction (on PostgreSQL: no Django statement at all per subscription)."""
+    counts = []
+    for size in (2, 6):
+        due = [subscribe(plan) for _ in range(size)]
+        with CaptureQueriesContext(connection) as ctx:
+            services.renewals_open_batch(run_date=due[0].next_billing_date)
+        sql = [q["sql"] for q in ctx.captured_queries]
+        # On SQLite the engine's own statements also pass through Django's cursor.
+        counts.append(
+            len(sql)
+            if connection.vendor == "postgresql"
+            else sum(s.startswith("SAVEPOINT") for s in sql)
+        )
+        invoices = Invoice.objects.filter(subscription__in=due, process_instance_key__isnull=False)
+        assert invoices.count() == size
+        assert len(set(invoices.values_list("process_instance_key", flat=True))) == size
+    assert counts[0] == counts[1]
+
+
 def test_a_first_attempt_that_pays_is_three_statements(renewals, plan):
     invoice = opened(plan)
     with CaptureQueriesContext(connection) as ctx:
