@@ -885,11 +885,14 @@ def fire_due_timers(now: dt.datetime | None = None, limit: int = 200) -> int:
 
 
 def _fire_timer(timer_key: int, instance_key: int | None, now: dt.datetime) -> bool:
+    """Fire one timer that was listed as due. Another process may have fired it meanwhile (the
+    list is read without locks): once its lock is held, a timer that is gone or whose due date
+    has moved on (a cycle advanced by that firing) is not fired again."""
     with transaction.atomic():
         ctx = CommandContext(now)
         if instance_key is None:
             timer = Timer.objects.select_for_update().filter(key=timer_key).first()
-            if timer is None:
+            if timer is None or timer.due_at > now:
                 return False
             start_events.on_start_timer(ctx, timer)
             _after_commit(ctx)
@@ -900,7 +903,7 @@ def _fire_timer(timer_key: int, instance_key: int | None, now: dt.datetime) -> b
             .first()
         )
         timer = Timer.objects.filter(key=timer_key).first()
-        if timer is None or root is None:
+        if timer is None or root is None or timer.due_at > now:
             return False
         run = open_run(ctx, root)
         owner_key = timer.element_instance_key
