@@ -3,6 +3,7 @@
     python bench/renewals.py                      # 50,000 due subscriptions on PostgreSQL
     python bench/renewals.py -n 2000 --soft 0.1 --hard 0.02 --threads 4
     python bench/renewals.py --processes 2 --threads 4   # two OS processes, a pool in each
+    python bench/renewals.py --until first-attempts      # stop when every first attempt is done
 
 N subscriptions are due today in a fresh ``orderly_bench_renewals`` database (``--db-name``;
 dropped, created and migrated per run; ``BENCH_POSTGRES_URL`` names another server's maintenance
@@ -92,7 +93,9 @@ def seed(n: int, soft: float, hard: float) -> dt.date:
     return today
 
 
-def measure(n: int, soft: float, hard: float, threads: int, timeout_s: int) -> dict[str, object]:
+def measure(
+    n: int, soft: float, hard: float, threads: int, timeout_s: int, *, until_rest: bool = True
+) -> dict[str, object]:
     from django.db import connection
     from django.db.models import Count
 
@@ -120,6 +123,8 @@ def measure(n: int, soft: float, hard: float, threads: int, timeout_s: int) -> d
             time.sleep(0.5)
             if first_done_s is None and first.count() >= n:
                 first_done_s = time.monotonic() - t0
+                if not until_rest:
+                    break
             if first_done_s is not None:
                 busy = Job.objects.filter(state__in=("ACTIVATABLE", "ACTIVATED")).exists()
                 if not busy:
@@ -190,7 +195,14 @@ def child(args: argparse.Namespace) -> None:
         for _ in range(args.processes - 1)
     ]
     try:
-        result = measure(args.n, args.soft, args.hard, args.threads, args.timeout)
+        result = measure(
+            args.n,
+            args.soft,
+            args.hard,
+            args.threads,
+            args.timeout,
+            until_rest=args.until == "rest",
+        )
     finally:
         for process in extra:
             process.terminate()
@@ -202,8 +214,13 @@ def child(args: argparse.Namespace) -> None:
         f"{result['threads']} worker threads: "
         f"first attempts done {result['first_attempts_done_s']} s after the timer "
         f"({result['renewals_per_s']} renewals/s); last instance started at "
-        f"{result['last_instance_started_s']} s; all at rest at {result['at_rest_s']} s; "
-        f"invoices {result['invoices_for_today']}, skipped {result['skipped']}, first attempts "
+        f"{result['last_instance_started_s']} s; "
+        + (
+            f"all at rest at {result['at_rest_s']} s; "
+            if args.until == "rest"
+            else "(stopped at the first attempts, rest not awaited); "
+        )
+        + f"invoices {result['invoices_for_today']}, skipped {result['skipped']}, first attempts "
         f"{result['first_attempts']}, repeated attempt numbers "
         f"{result['attempt_numbers_repeated']}, paid twice {result['invoices_paid_twice']}; "
         f"paid {result['paid']}, in dunning {result['in_dunning']} (seeding {result['seed_s']} s)",
@@ -260,6 +277,12 @@ def main() -> None:
     parser.add_argument("--timeout", type=int, default=1800, help="give up after (seconds)")
     parser.add_argument(
         "--processes", type=int, default=1, help="OS processes with an in-process pool each"
+    )
+    parser.add_argument(
+        "--until",
+        choices=("rest", "first-attempts"),
+        default="rest",
+        help="stop once every instance is at rest (default) or once every first attempt is done",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--pool-worker", action="store_true", help=argparse.SUPPRESS)

@@ -63,5 +63,9 @@ def test_grpc_and_rest_modes_complete_every_job_once() -> None:
         assert result["jobs_ok"] is True
         if result["database"] == "postgresql":
             assert {"ceiling_tps_before", "ceiling_tps_after", "ratio"} <= set(result)
+            # The server runs on this machine: its CPU per command and per ceiling transaction.
+            assert result["server_cpu_ms_per_command"] > 0
+            assert result["ceiling_server_cpu_ms_per_tx"] > 0
+            assert result["cpu_bound_ratio"] > 0
     # The bench stopped every worker process it started (none is left behind).
     assert bench_workers() <= before
