@@ -86,6 +86,9 @@ def measure(url: str, seconds: float, clients: int) -> Ceiling:
     """The TPC-B-like script's rate with ``clients`` connections, and its CPU per transaction."""
     before = cpu.Sample.now()
     tps, elapsed = _run(url, seconds, clients)
+    # pgbench's backends exit with it: let the postmaster collect them (their CPU moves into
+    # its children's total only then).
+    time.sleep(0.5)
     spent = cpu.Sample.now().since(before)
     transactions = max(tps * elapsed, 1.0)
     client = spent.children if _pgbench() else spent.own
