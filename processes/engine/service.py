@@ -276,7 +276,15 @@ def create_instances(
         )
         ctx = CommandContext(clock.now(), actor)
         roots = [
-            _start_run(ctx, definition, model, variables, start_element_id, business_key)
+            start_instance_in(
+                ctx,
+                definition,
+                model,
+                variables,
+                start_element_id,
+                business_key,
+                after_commit=False,
+            )
             for variables, business_key in payloads
         ]
         _after_commit(ctx)  # one notification for all the jobs the starts created
@@ -334,26 +342,11 @@ def start_instance_in(
     business_key: str = "",
     parent: tuple[int, int] | None = None,
     payload: dict[str, Any] | None = None,
+    *,
+    after_commit: bool = True,
 ) -> ElementInstance:
-    """Create and run a new instance inside the caller's transaction."""
-    root = _start_run(
-        ctx, definition, model, variables, start_element_id, business_key, parent, payload
-    )
-    _after_commit(ctx)
-    return root
-
-
-def _start_run(
-    ctx: CommandContext,
-    definition: ProcessDefinition,
-    model: ProcessModel,
-    variables: dict[str, Any],
-    start_element_id: str,
-    business_key: str = "",
-    parent: tuple[int, int] | None = None,
-    payload: dict[str, Any] | None = None,
-) -> ElementInstance:
-    """``start_instance_in`` without registering the command's after-commit work."""
+    """Create and run a new instance inside the caller's transaction; ``after_commit=False``
+    leaves the command's after-commit work to the caller (a batch registers it once)."""
     key = ctx.keys.next()
     root = ElementInstance(
         key=key,
@@ -380,6 +373,8 @@ def _start_run(
     run.activate(start, root.key, state=RuntimeState(payload=payload) if payload else None)
     event_subprocesses.open_event_subprocess_subscriptions(run, None, root)
     finish_run(run)
+    if after_commit:
+        _after_commit(ctx)
     return root
 
 

@@ -37,11 +37,12 @@ def test_opening_a_batch_takes_the_same_statements_whatever_its_size(renewals, p
     """The batch's starts are one engine command: no savepoint per subscription in the opening's
     transaction (on PostgreSQL: no Django statement at all per subscription)."""
     counts = []
-    for size in (2, 6):
+    for size in (1, 2, 6):  # the first fills the process definition's cache
         due = [subscribe(plan) for _ in range(size)]
         with CaptureQueriesContext(connection) as ctx:
             services.renewals_open_batch(run_date=due[0].next_billing_date)
-        sql = [q["sql"] for q in ctx.captured_queries]
+        # The engine's key blocks are refilled every so many keys, not per subscription.
+        sql = [q["sql"] for q in ctx.captured_queries if "engine_key_seq" not in q["sql"]]
         # On SQLite the engine's own statements also pass through Django's cursor.
         counts.append(
             len(sql)
@@ -51,7 +52,7 @@ def test_opening_a_batch_takes_the_same_statements_whatever_its_size(renewals, p
         invoices = Invoice.objects.filter(subscription__in=due, process_instance_key__isnull=False)
         assert invoices.count() == size
         assert len(set(invoices.values_list("process_instance_key", flat=True))) == size
-    assert counts[0] == counts[1]
+    assert counts[1] == counts[2]
 
 
 def test_a_first_attempt_that_pays_is_three_statements(renewals, plan):

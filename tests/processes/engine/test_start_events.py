@@ -153,3 +153,60 @@ def test_buffered_message_starts_when_blocking_instance_ends(
     started = roots("message-start")
     assert len(started) == 2
     assert Variable.objects.get(scope_key=started[1].key, name="n").value == 2
+
+
+# ------------------------------------------------------------ a due timer listed by two processes
+# Each process reads the due timers without locks, then fires them one by one under a lock; the
+# second to take the lock must find that the first already fired it (a cycle's due date moved
+# on) and leave it: Zeebe triggers a timer once per due date.
+RACE_REMINDER = f"""{HEAD}
+  <bpmn:process id="race-reminder" isExecutable="true">
+    <bpmn:startEvent id="S"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Review"><bpmn:extensionElements><zeebe:userTask />
+      </bpmn:extensionElements><bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:boundaryEvent id="Remind" attachedToRef="Review" cancelActivity="false">
+      <bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeCycle>R/PT1H</bpmn:timeCycle>
+      </bpmn:timerEventDefinition></bpmn:boundaryEvent>
+    <bpmn:endEvent id="E"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="Reminded"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="S" targetRef="Review" />
+    <bpmn:sequenceFlow id="f2" sourceRef="Review" targetRef="E" />
+    <bpmn:sequenceFlow id="f3" sourceRef="Remind" targetRef="Reminded" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def listed_due(at: dt.datetime) -> list[tuple[int, int | None]]:
+    """What a second process read before the first fired: the due timers, unlocked."""
+    return list(Timer.objects.filter(due_at__lte=at).values_list("key", "process_instance_key"))
+
+
+def test_a_start_timer_listed_twice_starts_one_instance() -> None:
+    service.deploy([("ticker.bpmn", timer_start("R/PT1H"))])
+    at = T0 + dt.timedelta(hours=1)
+    stale = listed_due(at)
+    assert len(stale) == 1
+    service.pin_clock(at)  # the first process fires it: one instance, the cycle moves on
+    assert ElementInstance.objects.filter(element_type="PROCESS").count() == 1
+    assert Timer.objects.get().due_at == T0 + dt.timedelta(hours=2)
+    [(timer_key, instance_key)] = stale
+    assert service._fire_timer(timer_key, instance_key, at) is False  # the second finds it fired
+    assert ElementInstance.objects.filter(element_type="PROCESS").count() == 1
+    assert Timer.objects.get().due_at == T0 + dt.timedelta(hours=2)
+
+
+def test_a_repeating_boundary_timer_listed_twice_triggers_once() -> None:
+    service.deploy([("reminder.bpmn", RACE_REMINDER)])
+    root = service.create_instance(process_id="race-reminder")
+    at = T0 + dt.timedelta(hours=1)
+    stale = listed_due(at)
+    assert [instance for _key, instance in stale] == [root.key]
+    service.pin_clock(at)
+    reminded = ElementInstance.objects.filter(process_instance_key=root.key, element_id="Reminded")
+    assert reminded.count() == 1
+    [(timer_key, instance_key)] = stale
+    assert service._fire_timer(timer_key, instance_key, at) is False
+    assert reminded.count() == 1
+    assert Timer.objects.get().due_at == T0 + dt.timedelta(hours=2)
