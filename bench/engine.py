@@ -438,7 +438,7 @@ def child_config(
     print(json.dumps(result), flush=True)
 
 
-def _cpu_text(result: dict[str, Any], before: Any, after: Any) -> str:
+def _cpu_text(result: dict[str, Any], before: ceiling.Ceiling, after: ceiling.Ceiling) -> str:
     """CPU per command against CPU per ceiling transaction, added to ``result`` and as text.
 
     ``cpu_bound_ratio`` is the ratio the run would have if the engine and the ceiling were both

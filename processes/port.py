@@ -311,7 +311,7 @@ def start_many(
     """Start one instance per ``(variables, business_key)`` of the latest (or given) version;
     returns their keys in order. The embedded engine starts them all in one command (inside the
     caller's transaction: all or none); Camunda 8 gets one create call per instance."""
-    return list(adapter_module().start_many(process_id, starts, version))
+    return adapter_module().start_many(process_id, starts, version)
 
 
 def publish_message(

@@ -106,6 +106,7 @@ def test_start_many_is_all_or_nothing(db):
         port.start_many("wt-port-ut", [({}, "A"), ({}, "B")])
         raise RuntimeError("the caller's transaction fails after the starts")
     assert not ElementInstance.objects.filter(business_key__in=["A", "B"]).exists()
+    # Every start's variables are checked before the first one runs.
     with pytest.raises(port.PortError) as refused:
         port.start_many("wt-port-ut", [({"ok": 1}, "C"), ("not an object", "D")])  # type: ignore[list-item]
     assert refused.value.rejection_type == "INVALID_ARGUMENT"
